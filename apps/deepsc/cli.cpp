@@ -1,0 +1,84 @@
+#include "cli.h"
+
+#include <c10/util/Exception.h>
+
+#include <iostream>
+#include <sstream>
+
+namespace deepsc::cli {
+
+void add_runtime_options(CLI::App& command, RuntimeOptions& runtime) {
+  command.add_option("--threads", runtime.threads, "LibTorch intra-op threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command.add_option("--device", runtime.device, "Device: cpu, cuda or cuda:N")->capture_default_str();
+  command.add_option("--seed", runtime.seed, "Seed of every random choice")->capture_default_str();
+}
+
+namespace {
+
+/// The first line of a message: c10 errors carry a backtrace after it.
+std::string first_line(std::string message) {
+  const auto newline = message.find('\n');
+  if (newline != std::string::npos) message.resize(newline);
+  return message;
+}
+
+}  // namespace
+
+int run(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
+  CLI::App app{"deepsc: sparse coding, convolutional sparse coding and sparse-coding networks", "deepsc"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("deepsc ") + version());
+  app.failure_message(CLI::FailureMessage::help);
+
+  Context context{out, err, {}};
+  std::vector<std::pair<CLI::App*, Action>> commands;
+  auto add = [&](Action (*adder)(CLI::App&)) {
+    Action action = adder(app);
+    CLI::App* command = app.get_subcommands({}).back();
+    add_runtime_options(*command, context.runtime);
+    commands.emplace_back(command, std::move(action));
+  };
+  add(&add_encode_command);
+  add(&add_coherence_command);
+  add(&add_demo_command);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();  // CLI11 forwards to the selected subcommand's help
+    return 0;
+  } catch (const CLI::CallForVersion& e) {
+    out << e.what() << "\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    err << "deepsc: " << first_line(e.what()) << " (see deepsc --help)\n";
+    return 2;
+  }
+
+  try {
+    apply_runtime(context.runtime);
+    (void)parse_device(context.runtime.device);
+    for (auto& [command, action] : commands)
+      if (command->parsed()) {
+        action(context);
+        return 0;
+      }
+    err << "deepsc: no command given (see deepsc --help)\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    err << "deepsc: error: " << first_line(e.what_without_backtrace()) << "\n";
+  } catch (const std::exception& e) {
+    err << "deepsc: error: " << first_line(e.what()) << "\n";
+  }
+  return 1;
+}
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::vector<const char*> argv{"deepsc"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return run(static_cast<int>(argv.size()), argv.data(), out, err);
+}
+
+}  // namespace deepsc::cli

@@ -1,0 +1,71 @@
+#include "command_support.h"
+
+#include "deepsc/data/npy_tensor.h"
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace deepsc::cli {
+
+std::string dtype_name(torch::ScalarType type) {
+  switch (type) {
+    case torch::kFloat: return "float32";
+    case torch::kDouble: return "float64";
+    case torch::kHalf: return "float16";
+    case torch::kInt: return "int32";
+    case torch::kLong: return "int64";
+    case torch::kShort: return "int16";
+    case torch::kChar: return "int8";
+    case torch::kByte: return "uint8";
+    case torch::kBool: return "bool";
+    default: return c10::toString(type);
+  }
+}
+
+torch::Tensor load_float_array(const std::string& path, const std::string& option, int64_t rank) {
+  if (path.empty()) throw std::invalid_argument(option + " is required");
+  torch::Tensor t = data::load_npy(path);
+  if (t.scalar_type() != torch::kFloat && t.scalar_type() != torch::kDouble) {
+    throw std::invalid_argument(option + " " + path + ": expected float32 or float64 data, found " +
+                                dtype_name(t.scalar_type()));
+  }
+  if (t.dim() != rank) {
+    throw std::invalid_argument(option + " " + path + ": expected a rank-" + std::to_string(rank) +
+                                " array, found rank " + std::to_string(t.dim()));
+  }
+  if (!torch::isfinite(t).all().item<bool>()) throw std::invalid_argument(option + " " + path + ": contains NaN or Inf");
+  return t;
+}
+
+void ensure_directory(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) throw std::runtime_error("cannot create directory " + path + ": " + ec.message());
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw std::runtime_error("cannot write " + path);
+    f << text;
+    if (!f.flush()) {
+      std::filesystem::remove(tmp);
+      throw std::runtime_error("cannot write " + path);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    throw std::runtime_error("cannot write " + path + ": " + ec.message());
+  }
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? -1 : device.index());
+}
+
+}  // namespace deepsc::cli

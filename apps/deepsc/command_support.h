@@ -1,0 +1,39 @@
+#pragma once
+/// Helpers the subcommands share: loading inputs with clear errors, timing, JSON output.
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <string>
+
+namespace deepsc::cli {
+
+/// Loads a float32/float64 .npy of the given rank; errors name the option and the file.
+torch::Tensor load_float_array(const std::string& path, const std::string& option, int64_t rank);
+
+/// "float32", "float64", ... (NumPy's names, which users see in their files).
+std::string dtype_name(torch::ScalarType type);
+
+/// Creates a directory (and parents); errors name the path.
+void ensure_directory(const std::string& path);
+
+/// Writes text to `path` atomically (temp file + rename).
+void write_text_file(const std::string& path, const std::string& text);
+
+/// Wall-clock seconds since construction; waits for the device so GPU work is counted.
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// Blocks until queued device work is done (a no-op on CPU), so timings are honest.
+void synchronize(const torch::Device& device);
+
+}  // namespace deepsc::cli

@@ -1,0 +1,77 @@
+// Google Benchmark programs for the sparse-coding core. The side-by-side comparison with peers
+// (scikit-learn, plain PyTorch) is bench/compare_sparse.py, which also reads the rates below.
+//   Gemm/N            the machine's float32 GEMM rate on [N, 256] x [256, 256] (flops counter)
+//   FistaIteration/N  one FISTA iteration on D [64, 256] with N signals, in GEMM-equivalent flops
+//   Omp/K             Batch-OMP of 20,000 signals to K non-zeros
+#include "deepsc/core/runtime.h"
+#include "deepsc/sparse/dense_dictionary.h"
+#include "deepsc/sparse/omp.h"
+#include "deepsc/sparse/proximal_gradient.h"
+
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+
+using namespace deepsc::sparse;
+
+namespace {
+
+struct Problem {
+  torch::Tensor d, y;
+};
+
+Problem make_problem(int64_t n, int64_t m, int64_t count) {
+  torch::manual_seed(0);
+  auto d = torch::randn({n, m});
+  d = d / d.norm(2, {0}, true);
+  auto x = torch::randn({count, m}) * (torch::rand({count, m}) < 8.0 / m);
+  return {d, x.mm(d.t()) + 0.05 * torch::randn({count, n})};
+}
+
+void Gemm(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  auto a = torch::randn({n, 256}), b = torch::randn({256, 256});
+  auto out = torch::empty({n, 256});
+  for (auto _ : state) torch::mm_out(out, a, b);
+  state.counters["flops"] = benchmark::Counter(2.0 * n * 256 * 256, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(Gemm)->Arg(20000)->Arg(4096)->Unit(benchmark::kMillisecond);
+
+void FistaIteration(benchmark::State& state) {
+  auto p = make_problem(64, 256, state.range(0));
+  DenseDictionary dict(p.d);
+  const int iters = 50;
+  auto opts = ProximalGradientOptions(0.1).max_iter(iters).tol(0);
+  double flops = dict.gradient_step(p.y, 0.1)->flops(p.y.size(0)) * iters;
+  for (auto _ : state) benchmark::DoNotOptimize(fista(dict, p.y, opts).codes.data_ptr());
+  state.counters["flops"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["us_per_iter"] = benchmark::Counter(iters, benchmark::Counter::kIsIterationInvariantRate |
+                                                               benchmark::Counter::kInvert);
+}
+BENCHMARK(FistaIteration)->Arg(20000)->Unit(benchmark::kMillisecond);
+
+void Omp(benchmark::State& state) {
+  auto p = make_problem(64, 256, 20000);
+  DenseDictionary dict(p.d);
+  for (auto _ : state) benchmark::DoNotOptimize(omp(dict, p.y, OmpOptions().sparsity(state.range(0))).codes.data_ptr());
+}
+BENCHMARK(Omp)->Arg(8)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+// Custom main: `--threads=T` sets LibTorch's thread count (default: all cores) before the runs.
+int main(int argc, char** argv) {
+  deepsc::RuntimeOptions runtime;
+  std::vector<char*> rest;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strncmp(argv[i], "--threads=", 10) == 0) runtime.threads = std::atoi(argv[i] + 10);
+    else rest.push_back(argv[i]);
+  }
+  deepsc::apply_runtime(runtime);
+  int count = static_cast<int>(rest.size());
+  benchmark::Initialize(&count, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(count, rest.data())) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of deepsc's sparse-coding core against its peers, in one run, with one
+thread count for everyone (issue: batch lasso and Batch-OMP targets).
+
+  bench/compare_sparse.py --deepsc build/apps/deepsc/deepsc --bench build/bench/bench_sparse [--threads T]
+
+Protocol (lasso): D [64, 256] unit-norm Gaussian, 20,000 signals, lambda = 0.1. The optimum F* is
+computed once in float64 to a duality gap of 1e-11; every solver must reach a mean objective
+<= F*(1 + 1e-6), evaluated in float64 on its output. Each solver's loosest setting that reaches it
+is timed (best of 3, solve only, no file I/O). OMP: K = 8 on the same data.
+Prints a Markdown table and writes the raw numbers as JSON next to it.
+"""
+import argparse, json, os, subprocess, sys, tempfile
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = "/usr/bin/python3"
+
+p = argparse.ArgumentParser()
+p.add_argument("--deepsc", required=True)
+p.add_argument("--bench", required=True)
+p.add_argument("--threads", type=int, default=os.cpu_count())
+p.add_argument("--lam", type=float, default=0.1)
+p.add_argument("--signals", type=int, default=20000)
+p.add_argument("--json-out", default=None)
+a = p.parse_args()
+
+# Debian's OpenBLAS settings for old CPUs slow a current NumPy; peers run without them.
+env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+env["OMP_NUM_THREADS"] = str(a.threads)
+work = tempfile.mkdtemp(prefix="deepsc-bench-")
+
+def sh(cmd):
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, cwd=work).stdout
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+
+sh([PY, f"{HERE}/peers/lasso_problem.py", "--out", work, "--signals", str(a.signals)])
+D = np.load(f"{work}/D.npy").astype(np.float64)
+Y = np.load(f"{work}/Y.npy").astype(np.float64)
+np.save(f"{work}/D64.npy", D); np.save(f"{work}/Y64.npy", Y)
+
+def objective(X):
+    X = X.astype(np.float64)
+    return float(np.mean(0.5 * np.sum((Y - X @ D.T) ** 2, axis=1) + a.lam * np.sum(np.abs(X), axis=1)))
+
+def deepsc(args, dtype=""):
+    return sh([a.deepsc, "encode", "--dict", f"{work}/D{dtype}.npy", "--signals", f"{work}/Y{dtype}.npy",
+               "--out", f"{work}/X.npy", "--json", "--threads", str(a.threads)] + args)[0]
+
+ref = deepsc(["--solver", "fista", "--lambda", str(a.lam), "--stop", "gap", "--tol", "1e-11", "--max-iter", "200000"], "64")
+f_star = objective(np.load(f"{work}/X.npy"))
+target = f_star * (1 + 1e-6)
+results = {"threads": a.threads, "signals": a.signals, "lambda": a.lam, "f_star": f_star, "target": target}
+
+def best_of_three(args):
+    runs = [deepsc(args) for _ in range(3)]
+    return min(r["seconds"] for r in runs), objective(np.load(f"{work}/X.npy"))
+
+ours = None
+for tol in [1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6, 3e-7, 1e-7]:
+    args = ["--solver", "fista", "--lambda", str(a.lam), "--tol", str(tol), "--max-iter", "100000"]
+    deepsc(args)
+    if objective(np.load(f"{work}/X.npy")) <= target:
+        seconds, obj = best_of_three(args)
+        ours = {"tol": tol, "seconds": seconds, "objective": obj}
+        break
+results["deepsc_fista"] = ours
+
+sk = sh([PY, f"{HERE}/peers/sklearn_peers.py", "--dir", work, "--lam", str(a.lam), "--target", str(target),
+         "--threads", str(a.threads)])
+results["sklearn"] = sk
+pt = sh([PY, f"{HERE}/peers/torch_fista.py", "--dir", work, "--lam", str(a.lam), "--target", str(target),
+         "--threads", str(a.threads)])
+results["pytorch_fista"] = pt[0]
+
+omp_runs = [deepsc(["--solver", "omp", "--sparsity", "8"]) for _ in range(3)]
+results["deepsc_omp"] = {"seconds": min(r["seconds"] for r in omp_runs), "residual": omp_runs[0]["objective"]}
+
+gb = json.loads(subprocess.run([a.bench, "--benchmark_format=json", "--benchmark_filter=Gemm|FistaIteration",
+                                f"--threads={a.threads}"], env=env, check=True, capture_output=True,
+                               text=True).stdout)
+rates = {b["name"]: b.get("flops", b.get("FLOP/s")) for b in gb["benchmarks"]}
+results["flop_rates"] = rates
+
+# ---- report ----
+def secs(x): return x["seconds"] if x and x.get("seconds") else float("nan")
+sk_cd = next(r for r in sk if r["peer"] == "sklearn lasso_cd")
+sk_default = next(r for r in sk if "default" in r["peer"])
+sk_omp = next(r for r in sk if "omp" in r["peer"])
+gemm = max(v for k, v in rates.items() if k.startswith("Gemm"))
+fista_rate = max(v for k, v in rates.items() if k.startswith("FistaIteration"))
+results["ratios"] = {
+    "fista_vs_sklearn_lasso_cd": secs(sk_cd) / secs(ours),
+    "fista_vs_pytorch_fista": secs(pt[0]) / secs(ours),
+    "fista_iteration_fraction_of_gemm": fista_rate / gemm,
+    "omp_vs_sklearn_omp_gram": secs(sk_omp) / results["deepsc_omp"]["seconds"],
+}
+print(f"threads {a.threads}; {a.signals} signals; D [64, 256]; lambda {a.lam}; F* = {f_star:.9g}; target F*(1+1e-6)\n")
+print("| solver | setting | seconds | objective rel. to F* | deepsc speed-up |")
+print("|---|---|---|---|---|")
+print(f"| deepsc FISTA (float32) | tol {ours['tol']:g} | {ours['seconds']:.3f} | {ours['objective']/f_star-1:+.1e} | 1 |")
+print(f"| scikit-learn lasso_cd | tol {sk_cd.get('tol')} | {secs(sk_cd):.3f} | {sk_cd['objective']/f_star-1:+.1e} | {results['ratios']['fista_vs_sklearn_lasso_cd']:.1f}x |")
+print(f"| scikit-learn sparse_encode lasso_cd | default tol (misses target) | {secs(sk_default):.3f} | {sk_default['objective']/f_star-1:+.1e} | {secs(sk_default)/secs(ours):.1f}x |")
+print(f"| PyTorch FISTA in Python | {pt[0].get('iterations')} iterations | {secs(pt[0]):.3f} | {pt[0]['objective']/f_star-1:+.1e} | {results['ratios']['fista_vs_pytorch_fista']:.1f}x |")
+print(f"| deepsc Batch-OMP K=8 | | {results['deepsc_omp']['seconds']:.3f} | | 1 |")
+print(f"| scikit-learn orthogonal_mp_gram K=8 | | {secs(sk_omp):.3f} | | {results['ratios']['omp_vs_sklearn_omp_gram']:.1f}x |")
+print(f"\nGEMM rate {gemm/1e9:.1f} GFLOP/s; one FISTA iteration runs at {fista_rate/1e9:.1f} GFLOP/s "
+      f"= {100*results['ratios']['fista_iteration_fraction_of_gemm']:.0f}% of it")
+if a.json_out:
+    with open(a.json_out, "w") as f: json.dump(results, f, indent=2)

@@ -1,0 +1,37 @@
+#pragma once
+/// \file
+/// torch::Tensor <-> .npy adapter over the plain-C++ parser in deepsc/data/npy.h.
+
+#include <string>
+
+#include <torch/torch.h>
+
+#include "deepsc/data/npy.h"
+
+namespace deepsc::data {
+
+/// Copies `array` into a new contiguous CPU tensor of the matching dtype
+/// (float32 -> kFloat, float64 -> kDouble, int8 -> kChar, int16 -> kShort, int32 -> kInt,
+/// int64 -> kLong, uint8 -> kByte, bool -> kBool) and the same shape (rank 0 gives a scalar).
+/// Requires the npy::Array invariant (as ensured by npy::parse); bool bytes other than 0 are
+/// read as true. Requires a little-endian host.
+/// \throws std::invalid_argument if `array.data` does not match its shape and dtype.
+torch::Tensor to_tensor(const npy::Array& array);
+
+/// Copies `tensor` into an npy::Array in logical C order, whatever its device, strides or
+/// storage offset (it is moved to the CPU and made contiguous first).
+/// Requires a defined, strided tensor of dtype kFloat, kDouble, kChar, kShort, kInt, kLong,
+/// kByte or kBool.
+/// \throws std::invalid_argument naming the dtype (or layout) otherwise.
+npy::Array from_tensor(const torch::Tensor& tensor);
+
+/// Reads a .npy file into a CPU tensor (see to_tensor for the dtype mapping).
+/// \throws npy::NpyError naming `path` if it is missing, unreadable or malformed.
+torch::Tensor load_npy(const std::string& path);
+
+/// Writes `tensor` to `path` as .npy, atomically (see npy::write): readers see either the old
+/// file or the complete new one, and a failed write leaves no temporary file.
+/// \throws std::invalid_argument for an unsupported dtype, npy::NpyError on I/O failure.
+void save_npy(const std::string& path, const torch::Tensor& tensor);
+
+}  // namespace deepsc::data

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, build (tests, fuzzers, benchmarks), run ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+ctest --test-dir build --output-on-failure --timeout 900 "$@"

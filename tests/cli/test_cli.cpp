@@ -1,0 +1,161 @@
+// End-to-end tests of the command line, run in-process through deepsc::cli::run.
+#include "cli.h"
+
+#include "deepsc/data/npy_tensor.h"
+
+#include "support/random_problems.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using deepsc::data::load_npy;
+using deepsc::data::save_npy;
+
+namespace {
+
+struct Outcome {
+  int code;
+  std::string out, err;
+};
+
+Outcome run(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  int code = deepsc::cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* base = std::getenv("DEEPSC_TEST_TMP");
+    dir_ = fs::path(base ? base : fs::temp_directory_path().string()) /
+           ("cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  /// Writes D [16, 48] (unit norm) and Y [10, 16] with sparse structure, in the given dtype.
+  void write_problem(torch::Dtype dtype) {
+    torch::manual_seed(5);
+    auto d = deepsc::testing::gaussian_dictionary(16, 48);
+    auto x = deepsc::testing::random_sparse_codes(10, 48, 3);
+    save_npy(path("D.npy"), d.to(dtype));
+    save_npy(path("Y.npy"), x.mm(d.t()).to(dtype));
+  }
+  fs::path dir_;
+};
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+}  // namespace
+
+TEST_F(Cli, EncodeWithEverySolverKeepsShapeAndDtype) {
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+    write_problem(dtype);
+    for (std::string solver : {"threshold", "ista", "fista", "omp"}) {
+      fs::remove(path("X.npy"));
+      auto r = run({"encode", "--dict", path("D.npy"), "--signals", path("Y.npy"), "--solver", solver, "--out",
+                    path("X.npy"), "--sparsity", "3", "--lambda", "0.05", "--max-iter", "100000", "--json", "--threads", "1"});
+      ASSERT_EQ(r.code, 0) << solver << ": " << r.err;
+      auto x = load_npy(path("X.npy"));
+      EXPECT_EQ(x.sizes(), (std::vector<int64_t>{10, 48})) << solver;
+      EXPECT_EQ(x.scalar_type(), dtype) << solver;
+      auto j = nlohmann::json::parse(r.out);
+      EXPECT_EQ(j["solver"], solver);
+      EXPECT_TRUE(j["converged"].get<bool>()) << solver;
+      EXPECT_GE(j["seconds"].get<double>(), 0);
+      // The reported objective is the one of the written codes.
+      if (solver == "fista" || solver == "ista") {
+        auto d = load_npy(path("D.npy")).to(torch::kDouble), y = load_npy(path("Y.npy")).to(torch::kDouble);
+        auto xd = x.to(torch::kDouble);
+        double f = (0.5 * (y - xd.mm(d.t())).square().sum(1) + 0.05 * xd.abs().sum(1)).mean().item<double>();
+        EXPECT_NEAR(j["objective"].get<double>(), f, 1e-5 * f) << solver;
+      }
+    }
+  }
+}
+
+TEST_F(Cli, OmpRecoversTheSupportFromFiles) {
+  torch::manual_seed(6);
+  auto d = deepsc::testing::identity_hadamard(32);
+  auto x = deepsc::testing::random_sparse_codes(50, 64, 2);
+  save_npy(path("D.npy"), d);
+  save_npy(path("Y.npy"), x.mm(d.t()));
+  auto r = run({"encode", "--dict", path("D.npy"), "--signals", path("Y.npy"), "--solver", "omp", "--sparsity", "2",
+                "--out", path("X.npy")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(torch::allclose(load_npy(path("X.npy")), x, 1e-9, 1e-9));
+}
+
+TEST_F(Cli, CoherenceReportsMuAndBound) {
+  save_npy(path("D.npy"), deepsc::testing::identity_hadamard(64));
+  auto r = run({"coherence", "--dict", path("D.npy"), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["mu"].get<double>(), 0.125, 1e-12);
+  EXPECT_NEAR(j["bound"].get<double>(), 4.5, 1e-9);
+  EXPECT_EQ(j["max_guaranteed_nonzeros"].get<int64_t>(), 4);
+  auto text = run({"coherence", "--dict", path("D.npy")});
+  EXPECT_NE(text.out.find("mu(D) = 0.125"), std::string::npos) << text.out;
+}
+
+TEST_F(Cli, BadInputsGiveOneLineErrorsAndNoOutputFile) {
+  write_problem(torch::kFloat);
+  save_npy(path("Y64.npy"), load_npy(path("Y.npy")).to(torch::kDouble));
+  save_npy(path("Ywide.npy"), torch::zeros({3, 17}));
+  save_npy(path("vec.npy"), torch::zeros({16}));
+  { std::ofstream(path("junk.npy")) << "this is not an npy file"; }
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--signals", path("Y64.npy")}, "float32"},
+      {{"--signals", path("Ywide.npy")}, "length"},
+      {{"--signals", path("vec.npy")}, "rank"},
+      {{"--signals", path("junk.npy")}, "junk.npy"},
+      {{"--signals", path("missing.npy")}, "missing.npy"},
+      {{"--signals", path("Y.npy"), "--solver", "omp"}, "--sparsity"},
+      {{"--signals", path("Y.npy"), "--solver", "magic"}, "magic"},
+      {{"--signals", path("Y.npy"), "--lambda", "-1"}, "lambda"},
+      {{"--signals", path("Y.npy"), "--device", "tpu"}, "tpu"},
+  };
+  for (const auto& [extra, needle] : cases) {
+    std::vector<std::string> args{"encode", "--dict", path("D.npy"), "--out", path("X.npy")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run(args);
+    EXPECT_NE(r.code, 0) << needle;
+    EXPECT_TRUE(one_line(r.err)) << "not one line: " << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
+    EXPECT_FALSE(fs::exists(path("X.npy"))) << needle;
+  }
+  for (const auto& entry : fs::directory_iterator(dir_))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+}
+
+TEST_F(Cli, HelpVersionAndUsageErrors) {
+  auto help = run({"--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.out.find("encode"), std::string::npos);
+  auto sub = run({"encode", "--help"});
+  EXPECT_EQ(sub.code, 0);
+  EXPECT_NE(sub.out.find("--solver"), std::string::npos);
+  EXPECT_NE(sub.out.find("--threads"), std::string::npos);
+  auto version = run({"--version"});
+  EXPECT_EQ(version.code, 0);
+  EXPECT_NE(version.out.find(deepsc::version()), std::string::npos);
+  auto none = run({});
+  EXPECT_NE(none.code, 0);
+  EXPECT_TRUE(one_line(none.err)) << none.err;
+  auto unknown = run({"encode", "--bogus"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_TRUE(one_line(unknown.err)) << unknown.err;
+}
+
+TEST_F(Cli, ThreadsOptionIsApplied) {
+  write_problem(torch::kFloat);
+  auto r = run({"encode", "--dict", path("D.npy"), "--signals", path("Y.npy"), "--out", path("X.npy"), "--threads", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(torch::get_num_threads(), 1);
+}

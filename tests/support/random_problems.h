@@ -1,0 +1,37 @@
+#pragma once
+// Random test problems shared by the sparse-coding tests.
+
+#include <torch/torch.h>
+
+namespace deepsc::testing {
+
+/// Unit-norm Gaussian dictionary D [n, m].
+inline torch::Tensor gaussian_dictionary(int64_t n, int64_t m, torch::Dtype dtype = torch::kDouble) {
+  auto d = torch::randn({n, m}, torch::TensorOptions().dtype(dtype));
+  return d / d.norm(2, {0}, true);
+}
+
+/// Sylvester–Hadamard matrix of order n (a power of two), entries ±1.
+inline torch::Tensor hadamard(int64_t n, torch::Dtype dtype = torch::kDouble) {
+  auto h = torch::ones({1, 1}, torch::TensorOptions().dtype(dtype));
+  while (h.size(0) < n) h = torch::cat({torch::cat({h, h}, 1), torch::cat({h, -h}, 1)}, 0);
+  return h;
+}
+
+/// [I, H/√n]: two orthonormal bases with μ = 1/√n, the classic incoherent pair.
+inline torch::Tensor identity_hadamard(int64_t n, torch::Dtype dtype = torch::kDouble) {
+  return torch::cat({torch::eye(n, torch::TensorOptions().dtype(dtype)), hadamard(n, dtype) / std::sqrt(double(n))}, 1);
+}
+
+/// Codes [N, m] with exactly k non-zeros per row at random positions, random signs and
+/// magnitudes uniform in [lo, hi].
+inline torch::Tensor random_sparse_codes(int64_t rows, int64_t m, int64_t k, double lo = 1, double hi = 2,
+                                         torch::Dtype dtype = torch::kDouble) {
+  auto opts = torch::TensorOptions().dtype(dtype);
+  auto support = torch::argsort(torch::rand({rows, m}), /*dim=*/1, /*descending=*/false).narrow(1, 0, k);
+  auto magnitude = lo + (hi - lo) * torch::rand({rows, k}, opts);
+  auto sign = torch::randint(0, 2, {rows, k}, opts) * 2 - 1;
+  return torch::zeros({rows, m}, opts).scatter_(1, support, magnitude * sign);
+}
+
+}  // namespace deepsc::testing
