@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages deepsc needs to build, test and benchmark.
+# libopenblas0-openmp matters: without it LibTorch and NumPy fall back to the reference BLAS,
+# which is an order of magnitude slower.
 # Idempotent: does nothing (and needs no root) when every package is present.
 # Usage: scripts/install-deps.sh [--with-peers]
 #   --with-peers  also installs the Python peers used by bench/ (scikit-learn, PyTorch).
@@ -7,7 +9,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev libgloo-dev
+  libtorch-dev libgloo-dev libopenblas0-openmp
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libstb-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev

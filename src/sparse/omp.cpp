@@ -6,13 +6,19 @@
 #include <sstream>
 #include <stdexcept>
 
+// Batch-OMP over a whole batch at once. Per step, every running signal picks its atom, grows its
+// Cholesky factor by one row and re-solves on its support in the same few tensor ops; loops run
+// only over the support size. A signal that meets its rule has its code written out and is
+// masked, and the batch is compacted once a quarter of its rows have stopped. Signals go through
+// in chunks so that the O(chunk·K·m) rows of G stay cache-sized on CPU.
+
 namespace deepsc::sparse {
 
 namespace {
 
 /// What stops a signal, resolved from the options once.
 struct StopRule {
-  int64_t cap = 0;          // most atoms per signal: K, or min(n, m) when only ε is given
+  int64_t cap = 0;           // most atoms per signal: K, or min(n, m) when only ε is given
   bool by_sparsity = false;  // reaching `cap` is the signal's rule (K was given)
   bool by_error = false;     // ‖r‖ ≤ ε is a rule
   double error_sq = 0;       // ε²
@@ -22,6 +28,11 @@ StopRule check_options(const DenseDictionary& dict, const OmpOptions& o) {
   if (o.sparsity() < 0) throw std::invalid_argument("omp sparsity must be >= 0, got " + std::to_string(o.sparsity()));
   if (!(o.epsilon() >= 0)) throw std::invalid_argument("omp epsilon must be >= 0, got " + std::to_string(o.epsilon()));
   if (o.sparsity() == 0 && o.epsilon() == 0) throw std::invalid_argument("omp needs --sparsity K or --epsilon");
+  const auto type = c10::typeMetaToScalarType(dict.tensor_options().dtype());
+  if (type != torch::kFloat && type != torch::kDouble) {
+    // The batched triangular solves exist for float32 and float64 only.
+    throw std::invalid_argument(std::string("omp needs a float32 or float64 dictionary, got ") + c10::toString(type));
+  }
   const int64_t n = dict.signal_dim(), m = dict.num_atoms(), limit = std::min(n, m);
   if (o.sparsity() > limit) {
     // More than min(n, m) atoms cannot be linearly independent, so the Cholesky factor would break.
@@ -43,29 +54,47 @@ double dtype_epsilon(torch::ScalarType type) {
   return type == torch::kDouble ? std::numeric_limits<double>::epsilon() : std::numeric_limits<float>::epsilon();
 }
 
-/// Signals per chunk: the per-signal state is O(cap·m) (the rows G_{S,:}), so a chunk is sized to
-/// keep that state near `budget` elements — cache-sized on CPU, large on GPUs where launches cost.
-int64_t chunk_size(const StopRule& rule, int64_t m, bool cuda) {
-  const int64_t per_signal = rule.cap * (m + rule.cap) + 4 * m;
-  const int64_t budget = cuda ? (int64_t{1} << 26) : (int64_t{1} << 21);
+/// Support slots the buffers start with; they double when a signal needs more, so an ε rule
+/// (cap = min(n, m)) costs memory only for the supports it actually reaches.
+int64_t initial_width(const StopRule& rule) { return std::min<int64_t>(rule.cap, 16); }
+
+/// Signals per chunk: the per-signal state is O(width·m) (the rows G_{S,:}), so a chunk is sized
+/// to keep it near `budget` elements — cache-sized on CPU, large on GPUs where launches cost.
+int64_t chunk_size(const StopRule& rule, int64_t m, bool cpu) {
+  const int64_t width = initial_width(rule);
+  const int64_t per_signal = width * (m + width) + 4 * m;
+  const int64_t budget = cpu ? (int64_t{1} << 21) : (int64_t{1} << 26);
   return std::max<int64_t>(64, budget / per_signal);
 }
 
 /// Buffers of one chunk, allocated once and reused by every chunk: on CPU a fresh multi-megabyte
 /// tensor per step costs page faults that outweigh the arithmetic.
 struct Workspace {
-  Workspace(int64_t chunk, int64_t cap, int64_t n, int64_t m, const torch::TensorOptions& opts)
-      : alpha0(torch::empty({chunk, m}, opts)),
+  Workspace(int64_t chunk, int64_t width, int64_t n, int64_t m, const torch::TensorOptions& opts)
+      : chunk(chunk),
+        m(m),
+        opts(opts),
+        alpha0(torch::empty({chunk, m}, opts)),
         alpha(torch::empty({chunk, m}, opts)),
         magnitude(torch::empty({chunk, m}, opts)),
-        chol(torch::empty({chunk, cap, cap}, opts)),
-        support(torch::empty({chunk, cap}, opts.dtype(torch::kLong))),
-        gram_rows(torch::empty({cap, chunk, m}, opts)),
-        z(torch::empty({chunk, cap}, opts)),
         residual(torch::empty({chunk, n}, opts)),
-        column(torch::empty({chunk, n}, opts)) {}
-  torch::Tensor alpha0, alpha, magnitude, chol, support, gram_rows, z;
-  torch::Tensor residual, column;  // [chunk, n] for rebuilding residuals in emit()
+        column(torch::empty({chunk, n}, opts)) {
+    allocate_support(width);
+  }
+  /// (Re)allocates the buffers indexed by support position with `width` slots.
+  void allocate_support(int64_t width) {
+    chol = torch::zeros({chunk, width, width}, opts);
+    support = torch::empty({chunk, width}, opts.dtype(torch::kLong));
+    gram_rows = torch::empty({width, chunk, m}, opts);
+    z = torch::empty({chunk, width}, opts);
+  }
+  int64_t width() const { return z.size(1); }
+
+  int64_t chunk, m;
+  torch::TensorOptions opts;
+  torch::Tensor alpha0, alpha, magnitude;
+  torch::Tensor residual, column;          // [chunk, n] for rebuilding residuals in emit()
+  torch::Tensor chol, support, gram_rows, z;  // `width` support slots
 };
 
 /// The pursuit state of one chunk. Row a of every per-signal tensor belongs to chunk signal
@@ -77,10 +106,10 @@ struct Pursuit {
   torch::Tensor alpha0;     // [A, m] DᵀY
   torch::Tensor alpha;      // [A, m] Dᵀr = α⁰ − G_{:,S} x_S, zeroed on the support
   torch::Tensor magnitude;  // [A, m] scratch for |α|
-  torch::Tensor chol;       // [A, cap, cap] L with L Lᵀ = G_{S,S}; row k is filled at step k
-  torch::Tensor support;    // [A, cap] int64, atom selected at each step
-  torch::Tensor gram_rows;  // [cap, A, m] G_{S,:}: slice k = G[support[:, k], :], contiguous
-  torch::Tensor z;          // [A, cap] L⁻¹ α⁰_S
+  torch::Tensor chol;       // [A, w, w] L with L Lᵀ = G_{S,S}; row k is filled at step k
+  torch::Tensor support;    // [A, w] int64, atom selected at each step
+  torch::Tensor gram_rows;  // [w, A, m] G_{S,:}: slice k = G[support[:, k], :], contiguous
+  torch::Tensor z;          // [A, w] L⁻¹ α⁰_S
   torch::Tensor x;          // [A, k] coefficients on the support
   torch::Tensor residual;   // [A] ‖r‖² = ‖y‖² − x_Sᵀ α⁰_S
   torch::Tensor alpha_tol;  // [A] below this max |α| is rounding noise: r ⟂ every atom
@@ -90,7 +119,8 @@ struct Pursuit {
 
 /// Moves rows `index` of `buf` (along `dim`) to its front and returns that prefix; only the first
 /// `used` entries along `inner` are meaningful, so only those are copied.
-torch::Tensor keep_rows(const torch::Tensor& buf, const torch::Tensor& index, int64_t dim, int64_t inner, int64_t used) {
+torch::Tensor keep_rows(const torch::Tensor& buf, const torch::Tensor& index, int64_t dim, int64_t inner,
+                        int64_t used) {
   const auto kept = buf.narrow(dim, 0, index.size(0));
   if (used > 0) kept.narrow(inner, 0, used).copy_(buf.narrow(inner, 0, used).index_select(dim, index));
   return kept;
@@ -102,7 +132,8 @@ void compact(Pursuit& p, int64_t k) {
   p.rows = p.rows.index_select(0, index);
   p.alive = p.alive.index_select(0, index);
   p.alpha0 = keep_rows(p.alpha0, index, 0, 1, p.alpha0.size(1));
-  p.alpha = keep_rows(p.alpha, index, 0, 1, p.alpha.size(1));
+  // α and |α| are recomputed before they are read again.
+  p.alpha = p.alpha.narrow(0, 0, index.size(0));
   p.magnitude = p.magnitude.narrow(0, 0, index.size(0));
   p.chol = keep_rows(p.chol, index, 0, 1, k);  // rows ≥ k are still all zero for every signal
   p.support = keep_rows(p.support, index, 0, 1, k);
@@ -112,6 +143,21 @@ void compact(Pursuit& p, int64_t k) {
   p.residual = p.residual.index_select(0, index);
   p.alpha_tol = p.alpha_tol.index_select(0, index);
   p.met = p.met.index_select(0, index);
+}
+
+/// Doubles the support slots (up to cap) before step k writes slot k, keeping the k filled ones.
+void widen(Workspace& work, Pursuit& p, int64_t k, int64_t cap) {
+  const int64_t a = p.z.size(0);
+  const auto chol = p.chol, support = p.support, gram_rows = p.gram_rows, z = p.z;  // old buffers
+  work.allocate_support(std::min(cap, 2 * work.width()));
+  p.chol = work.chol.narrow(0, 0, a);
+  p.chol.narrow(1, 0, k).narrow(2, 0, k).copy_(chol.narrow(1, 0, k).narrow(2, 0, k));
+  p.support = work.support.narrow(0, 0, a);
+  p.support.narrow(1, 0, k).copy_(support.narrow(1, 0, k));
+  p.gram_rows = work.gram_rows.narrow(1, 0, a);
+  p.gram_rows.narrow(0, 0, k).copy_(gram_rows.narrow(0, 0, k));
+  p.z = work.z.narrow(0, 0, a);
+  p.z.narrow(1, 0, k).copy_(z.narrow(1, 0, k));
 }
 
 /// Where finished signals go: their codes, and the sum of ½‖y − D x‖² over them.
@@ -143,7 +189,8 @@ void emit(const Pursuit& p, const torch::Tensor& which, int64_t k, Workspace& wo
   }
   // Per-signal norms in the solve's dtype, their sum in float64: float32 would lose digits over
   // thousands of signals.
-  sink.energy += 0.5 * torch::linalg_vector_norm(residual, 2, {1}, false, c10::nullopt).to(torch::kDouble).square().sum();
+  const auto norms = torch::linalg_vector_norm(residual, 2, {1}, false, c10::nullopt);
+  sink.energy += 0.5 * norms.to(torch::kDouble).square().sum();
 }
 
 /// α = α⁰ − G_{:,S} x_S: k row updates of O(A·m) each, so the cost is O(A·k·m) with no
@@ -235,6 +282,7 @@ ChunkOutcome pursue(const DenseDictionary& dict, const torch::Tensor& signals, c
     const auto d = d2.masked_fill(dead, 1).sqrt();
 
     // Append atom j to the support and the factor.
+    if (k == p.z.size(1)) widen(work, p, k, cap);
     p.chol.select(1, k).narrow(1, 0, k).copy_(w);
     p.chol.select(1, k).select(1, k).copy_(d);
     p.support.select(1, k).copy_(atom);
@@ -247,7 +295,7 @@ ChunkOutcome pursue(const DenseDictionary& dict, const torch::Tensor& signals, c
     const auto zk = (b - (w * p.z.narrow(1, 0, k)).sum(1)) / d;
     p.z.select(1, k).copy_(zk);
     const auto lower = p.chol.narrow(1, 0, k + 1).narrow(2, 0, k + 1);
-    p.x = torch::linalg_solve_triangular(lower, p.z.narrow(1, 0, k + 1).unsqueeze(2), /*upper=*/false)
+    p.x = torch::linalg_solve_triangular(lower.transpose(1, 2), p.z.narrow(1, 0, k + 1).unsqueeze(2), /*upper=*/true)
               .squeeze(2);
     update_correlations(p, k + 1);
     // ‖r‖² = ‖y‖² − x_Sᵀ α⁰_S = ‖y‖² − ‖z‖² since α⁰_S = L z and Lᵀ x_S = z.
@@ -271,50 +319,26 @@ SolverResult omp(const DenseDictionary& dict, const torch::Tensor& signals, cons
   const auto y = signals.contiguous();
   const int64_t batch = y.size(0), m = dict.num_atoms();
   SolverResult result;
-  result.codes = torch::empty({batch, m}, y.options());
+  result.codes = torch::zeros({batch, m}, y.options());
   result.converged = true;
   if (batch == 0) return result;
-  const int64_t n = dict.signal_dim();
 
-  // On CPU the chunks run in parallel, each with single-threaded tensor ops: the per-step tensors
-  // are small, so splitting every op across threads would cost more in synchronisation than it
-  // saves, and a single-threaded BLAS still gets every core for the DᵀY products.
-  const bool on_cpu = y.is_cpu();
-  const int64_t threads = on_cpu ? at::get_num_threads() : 1;
-  const int64_t chunk =
-      std::min(chunk_size(rule, m, !on_cpu), std::max<int64_t>(64, (batch + threads - 1) / threads));
+  // Chunks bound the working memory; each chunk's steps are whole-batch tensor ops.
+  const int64_t chunk = std::min(batch, chunk_size(rule, m, y.is_cpu()));
   const int64_t chunks = (batch + chunk - 1) / chunk;
-  const auto atoms = dict.matrix().t().contiguous();
-  (void)dict.gram();  // computed once here, not raced for by the workers
-
-  std::vector<ChunkOutcome> outcomes(static_cast<size_t>(chunks));
-  std::vector<torch::Tensor> energies(static_cast<size_t>(chunks));
-  const auto run = [&](int64_t first, int64_t last) {
-    torch::NoGradGuard no_grad_here;  // grad mode is thread-local
-    Workspace work(std::min(chunk, batch), rule.cap, n, m, y.options());
-    for (int64_t c = first; c < last; ++c) {
-      const int64_t start = c * chunk, len = std::min(chunk, batch - start);
-      Sink sink;
-      // Disjoint rows per chunk; zeroed here so that first touch of the pages is parallel too.
-      sink.codes = result.codes.narrow(0, start, len).zero_();
-      sink.signals = y.narrow(0, start, len);
-      sink.atoms = atoms;
-      sink.energy = torch::zeros({}, y.options().dtype(torch::kDouble));
-      outcomes[static_cast<size_t>(c)] = pursue(dict, sink.signals, rule, work, sink);
-      energies[static_cast<size_t>(c)] = sink.energy;
-    }
-  };
-  if (on_cpu && chunks > 1) {
-    at::parallel_for(0, chunks, 1, run);
-  } else {
-    run(0, chunks);
-  }
-
-  for (const auto& outcome : outcomes) {
+  Workspace work(chunk, initial_width(rule), dict.signal_dim(), m, y.options());
+  Sink sink;
+  sink.atoms = dict.matrix().t().contiguous();
+  sink.energy = torch::zeros({}, y.options().dtype(torch::kDouble));
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t start = c * chunk, len = std::min(chunk, batch - start);
+    sink.codes = result.codes.narrow(0, start, len);
+    sink.signals = y.narrow(0, start, len);
+    const auto outcome = pursue(dict, sink.signals, rule, work, sink);
     result.iterations = std::max(result.iterations, outcome.max_support);
     result.converged = result.converged && outcome.all_met;
   }
-  result.objective = torch::stack(energies).sum().item<double>() / static_cast<double>(batch);
+  result.objective = sink.energy.item<double>() / static_cast<double>(batch);
   return result;
 }
 

@@ -113,9 +113,10 @@ TEST(Coherence, RecoveryBound) {
 TEST(Coherence, CheckRecoveryVerdicts) {
   const double mu = 1.0 / 8;  // bound 4.5
   auto codes = torch::zeros({5, 20}, torch::kDouble);
-  codes[0].index_put_({torch::tensor({1, 4, 9, 13}, torch::kLong)}, torch::tensor({1.0, -1.0, 1.0, 1.0}, torch::kDouble));
+  const auto support = torch::tensor({1, 4, 9, 13}, torch::kLong);
+  codes[0].index_put_({support}, torch::tensor({1.0, -1.0, 1.0, 1.0}, torch::kDouble));
   // Same support, dynamic range 1/4: thresholding bound ½(1 + 8·¼) = 1.5.
-  codes[1].index_put_({torch::tensor({1, 4, 9, 13}, torch::kLong)}, torch::tensor({2.0, -2.0, 2.0, 0.5}, torch::kDouble));
+  codes[1].index_put_({support}, torch::tensor({2.0, -2.0, 2.0, 0.5}, torch::kDouble));
   codes[2].index_put_({torch::tensor({0, 1, 2, 3, 4}, torch::kLong)}, torch::ones({5}, torch::kDouble));  // 5 > 4.5
   // Row 3 stays empty; row 4 has one real entry and two below zero_tol.
   codes[4].index_put_({torch::tensor({0, 5, 6}, torch::kLong)}, torch::tensor({3.0, 1e-9, -1e-9}, torch::kDouble));

@@ -249,6 +249,37 @@ TEST_P(OmpDtype, EpsilonModeMeetsTolerance) {
   EXPECT_TRUE(capped.converged);  // reaching K is meeting the rule
 }
 
+TEST_P(OmpDtype, LongSupportsMatchNaiveReference) {
+  // Supports from a handful of atoms up to n = 40 in one ε-mode batch: signals stop at many
+  // different steps, and the longest ones outgrow omp()'s initial support buffers.
+  const auto type = GetParam();
+  torch::manual_seed(21);
+  const auto d = gaussian_dictionary(40, 80, type);
+  const DenseDictionary dict(d);
+  const auto y = torch::randn({60, 40}, torch::kDouble).to(type) * (torch::rand({60, 1}).to(type) * 3 + 0.1);
+  const auto result = omp(dict, y, OmpOptions().epsilon(0.3));
+  EXPECT_TRUE(result.converged);
+  const auto sizes = (result.codes != 0).sum(1).to(torch::kCPU);
+  ASSERT_GT(sizes.max().item<int64_t>(), 32);
+  ASSERT_LT(sizes.min().item<int64_t>(), 16);
+
+  std::map<int64_t, std::vector<int64_t>> by_size;
+  for (int64_t i = 0; i < sizes.size(0); ++i) by_size[sizes[i].item<int64_t>()].push_back(i);
+  int64_t agree = 0;
+  for (const auto& [size, rows] : by_size) {
+    const auto index = torch::tensor(rows, torch::kLong);
+    const auto expected = reference_omp(d, y.index_select(0, index), size);
+    const auto got = result.codes.index_select(0, index).to(torch::kDouble);
+    const auto same = (got != 0).eq(expected != 0).all(1);
+    agree += same.sum().item<int64_t>();
+    if (type == torch::kDouble) {
+      EXPECT_LT((got - expected).abs().max().item<double>(), 1e-7) << "size " << size;
+    }
+  }
+  // float32 may break a near-tie the other way somewhere along a 40-step path.
+  EXPECT_GE(agree, type == torch::kDouble ? 60 : 50);
+}
+
 INSTANTIATE_TEST_SUITE_P(Dtypes, OmpDtype, ::testing::Values(torch::kFloat, torch::kDouble),
                          [](const auto& info) { return info.param == torch::kDouble ? "Float64" : "Float32"; });
 
@@ -279,6 +310,19 @@ TEST(Omp, BadInputsThrow) {
   expect_invalid([&] { omp(dict, torch::randn({3, 7}), OmpOptions().sparsity(2)); }, {"[N, 8]"});
   expect_invalid([&] { omp(dict, torch::randn({8}), OmpOptions().sparsity(2)); }, {"[N, 8]"});
   expect_invalid([&] { omp(dict, y.to(torch::kDouble), OmpOptions().sparsity(2)); }, {"dtype"});
+  const DenseDictionary half(gaussian_dictionary(8, 16, torch::kHalf));
+  expect_invalid([&] { omp(half, y.to(torch::kHalf), OmpOptions().sparsity(2)); }, {"float32 or float64"});
+}
+
+TEST(Omp, FullSupportReconstructsExactly) {
+  // K = min(n, m) is allowed: n independent atoms span every signal.
+  torch::manual_seed(22);
+  const DenseDictionary dict(gaussian_dictionary(8, 16, torch::kDouble));
+  const auto y = torch::randn({20, 8}, torch::kDouble);
+  const auto result = omp(dict, y, OmpOptions().sparsity(8));
+  EXPECT_LT(residual_norms(dict, y, result.codes).max().item<double>(), 1e-9);
+  EXPECT_LT(result.objective, 1e-18);
+  EXPECT_TRUE(result.converged);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ struct LipschitzOptions {
 };
 
 /// A map z ↦ z − η ∇f(z) for f(z) = ½‖y − D z‖², built once per solve (signals y and step η fixed),
-/// so an operator can precompute what the iterations share (DᵀY, a Gram matrix, …).
+/// so an operator can precompute what the iterations share (DᵀY, a Gram matrix, …) and keep
+/// work buffers. An instance is used by one thread at a time; build one per parallel block.
 class GradientStep {
  public:
   virtual ~GradientStep() = default;

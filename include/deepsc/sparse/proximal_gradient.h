@@ -7,8 +7,9 @@
 /// with per-signal gradient-based adaptive restart (O'Donoghue & Candès 2015): when
 /// ⟨Z^l − X^{l+1}, X^{l+1} − X^l⟩ > 0 the momentum of that signal is reset.
 ///
-/// Batched over signals (each row its own problem), any dtype and device of the operator; on CPU a
-/// fused kernel does shrinkage, restart test, extrapolation and stopping statistics in one pass.
+/// Batched over signals (each row its own problem), any dtype and device of the operator. On CPU the
+/// batch is cut into cache-sized blocks of rows, and a fused kernel does
+/// shrinkage, restart test, extrapolation and stopping statistics in one pass over the codes.
 /// These solvers run without autograd; differentiable unrolled layers live in deepsc::nn.
 
 #include "deepsc/sparse/linear_operator.h"
@@ -50,6 +51,10 @@ struct ProximalGradientOptions {
   TORCH_ARG(bool, record_history) = false;
   /// Use the fused CPU kernel when the codes are on CPU (the tests compare it to the generic path).
   TORCH_ARG(bool, fused) = true;
+  /// CPU only: solve the batch in blocks of this many rows, one after the other, each to its own
+  /// stop (rows are independent problems); 0 picks a cache-sized block. Other devices take the
+  /// batch whole. `iterations` is then the largest block's count.
+  TORCH_ARG(int64_t, block_rows) = 0;
   TORCH_ARG(LipschitzOptions, lipschitz) = {};
 };
 
