@@ -26,8 +26,8 @@ namespace {
 struct DemoOptions {
   std::string data = "/usr/share/datasets/fashion-mnist";
   std::string out = "runs/demo";
-  int64_t patches = 20000, patch = 8, atoms_per_axis = 16, sparsity = 6, images = 8;
-  double lambda = 0.05;
+  int64_t patches = 10000, patch = 8, atoms_per_axis = 16, sparsity = 6, images = 8, max_iter = 2000;
+  double lambda = 0.1, tol = 1e-3;
   bool json = false;
 };
 
@@ -78,18 +78,32 @@ void run_demo(const DemoOptions& o, Context& ctx) {
     std::string name;
     double seconds, nonzeros, psnr, objective;
     int64_t iterations;
+    bool converged;
   };
   std::vector<Row> rows;
-  auto record = [&](const std::string& name, const sparse::SolverResult& r, double seconds) {
-    auto recon = data::restore_mean(dict.apply(r.codes).cpu(), norm);
+  auto record_with = [&](const sparse::DenseDictionary& d, const std::string& name, const sparse::SolverResult& r,
+                         double seconds) {
+    auto recon = data::restore_mean(d.apply(r.codes).cpu(), norm);
     rows.push_back({name, seconds, (r.codes != 0).sum().item<double>() / o.patches, psnr(patches, recon), r.objective,
-                    r.iterations});
+                    r.iterations, r.converged});
+  };
+  auto record = [&](const std::string& name, const sparse::SolverResult& r, double seconds) {
+    record_with(dict, name, r, seconds);
   };
 
-  auto fista_options = sparse::ProximalGradientOptions(o.lambda).tol(1e-4).max_iter(5000);
+  // The complete (orthonormal) DCT has μ = 0: there one-step thresholding is exact best-K
+  // approximation. The overcomplete one is coherent, and only the pursuits cope with it.
+  sparse::DenseDictionary basis(sparse::overcomplete_dct(o.patch, o.patch).to(device));
+  const auto top_k = sparse::ThresholdingOptions(0).sparsity(o.sparsity).shrinkage(sparse::Shrinkage::Hard);
   {
     Stopwatch c;
-    auto r = sparse::threshold(dict, centred, sparse::ThresholdingOptions(0).sparsity(o.sparsity).shrinkage(sparse::Shrinkage::Hard));
+    auto r = sparse::threshold(basis, centred, top_k);
+    synchronize(device);
+    record_with(basis, "threshold K=" + std::to_string(o.sparsity) + " (complete DCT)", r, c.seconds());
+  }
+  {
+    Stopwatch c;
+    auto r = sparse::threshold(dict, centred, top_k);
     synchronize(device);
     record("threshold K=" + std::to_string(o.sparsity), r, c.seconds());
   }
@@ -99,6 +113,12 @@ void run_demo(const DemoOptions& o, Context& ctx) {
     synchronize(device);
     record("omp K=" + std::to_string(o.sparsity), r, c.seconds());
   }
+  // Same accuracy asked of both: a relative duality gap of tol, checked every 10 iterations.
+  auto fista_options = sparse::ProximalGradientOptions(o.lambda)
+                           .tol(o.tol)
+                           .stop_rule(sparse::StopRule::DualityGap)
+                           .check_every(10)
+                           .max_iter(o.max_iter);
   for (const char* which : {"ista", "fista"}) {
     Stopwatch c;
     auto r = std::string(which) == "ista" ? sparse::ista(dict, centred, fista_options)
@@ -114,8 +134,8 @@ void run_demo(const DemoOptions& o, Context& ctx) {
   auto by_omp = reconstruct_images(shown.to(device), o.patch, dict, [&](const torch::Tensor& y) {
     return sparse::omp(dict, y, sparse::OmpOptions().sparsity(o.sparsity)).codes;
   }).cpu();
-  auto by_threshold = reconstruct_images(shown.to(device), o.patch, dict, [&](const torch::Tensor& y) {
-    return sparse::threshold(dict, y, sparse::ThresholdingOptions(0).sparsity(o.sparsity).shrinkage(sparse::Shrinkage::Hard)).codes;
+  auto by_threshold = reconstruct_images(shown.to(device), o.patch, basis, [&](const torch::Tensor& y) {
+    return sparse::threshold(basis, y, top_k).codes;
   }).cpu();
   const double image_psnr_omp = psnr(shown, by_omp), image_psnr_threshold = psnr(shown, by_threshold);
   auto grid = viz::tile_grid(torch::cat({shown, by_threshold.clamp(0, 1), by_omp.clamp(0, 1)}), o.images, 2,
@@ -131,7 +151,8 @@ void run_demo(const DemoOptions& o, Context& ctx) {
   report["solvers"] = nlohmann::json::array();
   for (const auto& r : rows)
     report["solvers"].push_back({{"solver", r.name}, {"seconds", r.seconds}, {"nonzeros_per_patch", r.nonzeros},
-                                 {"psnr_db", r.psnr}, {"objective", r.objective}, {"iterations", r.iterations}});
+                                 {"psnr_db", r.psnr}, {"objective", r.objective}, {"iterations", r.iterations},
+                                 {"converged", r.converged}});
   report["images"] = {{"count", o.images}, {"psnr_db_omp", image_psnr_omp}, {"psnr_db_threshold", image_psnr_threshold},
                       {"png", demo_png}};
   report["atoms_png"] = atoms_png;
@@ -146,15 +167,15 @@ void run_demo(const DemoOptions& o, Context& ctx) {
       << "overcomplete DCT dictionary D [" << dict.signal_dim() << ", " << dict.num_atoms() << "]\n"
       << std::setprecision(4) << "mu(D) = " << mu << ", so BP and OMP are guaranteed to recover supports below "
       << sparse::recovery_bound(mu) << " non-zeros\n\n"
-      << std::left << std::setw(22) << "solver" << std::right << std::setw(10) << "seconds" << std::setw(12) << "nnz/patch"
-      << std::setw(11) << "PSNR dB" << std::setw(8) << "iters" << "\n";
+      << std::left << std::setw(38) << "solver" << std::right << std::setw(9) << "seconds" << std::setw(11) << "nnz/patch"
+      << std::setw(9) << "PSNR dB" << std::setw(7) << "iters" << "  converged\n";
   for (const auto& r : rows)
-    out << std::left << std::setw(22) << r.name << std::right << std::fixed << std::setprecision(3) << std::setw(10)
-        << r.seconds << std::setprecision(2) << std::setw(12) << r.nonzeros << std::setw(11) << r.psnr << std::setw(8)
-        << r.iterations << "\n";
+    out << std::left << std::setw(38) << r.name << std::right << std::fixed << std::setprecision(3) << std::setw(9)
+        << r.seconds << std::setprecision(2) << std::setw(11) << r.nonzeros << std::setw(9) << r.psnr << std::setw(7)
+        << r.iterations << "  " << (r.converged ? "yes" : "no (cap)") << "\n";
   out << std::defaultfloat << std::setprecision(4) << "\n" << o.images << " test images rebuilt from overlapping patches: "
-      << "PSNR " << image_psnr_threshold << " dB (thresholding), " << image_psnr_omp << " dB (OMP), K = " << o.sparsity
-      << "\nwrote " << demo_png << " (rows: original, thresholding, OMP), " << atoms_png << ", " << o.out
+      << "PSNR " << image_psnr_threshold << " dB (thresholding, complete DCT), " << image_psnr_omp << " dB (OMP), K = " << o.sparsity
+      << "\nwrote " << demo_png << " (rows: original, thresholding on the complete DCT, OMP on the overcomplete one), " << atoms_png << ", " << o.out
       << "/report.json\n";
 }
 
@@ -172,6 +193,8 @@ Action add_demo_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--sparsity,-K", o->sparsity, "Non-zeros for thresholding and OMP")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--lambda", o->lambda, "ISTA/FISTA weight of ||X||_1")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--tol", o->tol, "ISTA/FISTA relative duality gap")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--max-iter", o->max_iter, "ISTA/FISTA iteration cap")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--images", o->images, "Test images to rebuild in the picture")->check(CLI::Range(1, 64))->capture_default_str();
   cmd->add_flag("--json", o->json, "Print the report as JSON");
   return [o](Context& ctx) {
