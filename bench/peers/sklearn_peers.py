@@ -50,7 +50,7 @@ def lasso_cd(tol):
     chunks = np.array_split(Y, a.threads)
     return np.vstack(Parallel(n_jobs=a.threads)(delayed(fit)(c) for c in chunks))
 
-for tol in [1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10]:
+for tol in [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10]:
     est = lambda: lasso_cd(tol)
     # One run to see whether this tolerance is enough, then the timed runs.
     X = est()
