@@ -4,6 +4,7 @@
 #include "deepsc/data/npy_tensor.h"
 
 #include "support/random_problems.h"
+#include "support/scratch_dir.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -32,11 +33,8 @@ Outcome run(const std::vector<std::string>& args) {
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* base = std::getenv("DEEPSC_TEST_TMP");
-    dir_ = fs::path(base ? base : fs::temp_directory_path().string()) /
-           ("cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = deepsc::testing::fresh_dir("cli_" +
+                                      std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
   }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   /// Writes D [16, 48] (unit norm) and Y [10, 16] with sparse structure, in the given dtype.

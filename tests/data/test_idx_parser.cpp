@@ -1,6 +1,8 @@
 // Tests for the plain-C++ IDX reader (deepsc/data/idx.h): every element type, byte-order
 // conversion, plain and gzip files, and one clear single-line error for every bad input.
 
+#include "support/scratch_dir.h"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -23,13 +25,7 @@ namespace {
 
 const char* kLabel = "test.idx";
 
-fs::path scratch_dir() {
-  const char* env = std::getenv("DEEPSC_TEST_TMP");
-  fs::path dir = (env && *env) ? fs::path(env) : fs::temp_directory_path() / "deepsc_test";
-  dir /= "idx_parser";
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path scratch_dir() { return deepsc::testing::scratch_dir("idx_parser"); }
 
 void put_be32(std::vector<uint8_t>& out, uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<uint8_t>((v >> s) & 0xff));

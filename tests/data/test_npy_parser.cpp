@@ -1,6 +1,8 @@
 // Tests for the plain-C++ .npy parser/writer (deepsc/data/npy.h): round trips, hand-built
 // headers of every version, and one clear single-line error for every kind of bad input.
 
+#include "support/scratch_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -23,14 +25,7 @@ namespace {
 
 const char* kLabel = "test.npy";
 
-// Scratch directory for files written by this test (DEEPSC_TEST_TMP, set by CTest).
-fs::path scratch_dir() {
-  const char* env = std::getenv("DEEPSC_TEST_TMP");
-  fs::path dir = (env && *env) ? fs::path(env) : fs::temp_directory_path() / "deepsc_test";
-  dir /= "npy_parser";
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path scratch_dir() { return deepsc::testing::scratch_dir("npy_parser"); }
 
 // Builds a .npy file by hand: magic, version, little-endian header length (2 bytes for 1.x,
 // 4 otherwise), the header text verbatim, then the data.

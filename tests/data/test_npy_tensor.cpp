@@ -1,5 +1,7 @@
 // Tests for the torch::Tensor <-> .npy adapter (deepsc/data/npy_tensor.h) and load_idx.
 
+#include "support/scratch_dir.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -16,15 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh, empty directory for one test under DEEPSC_TEST_TMP (set by CTest).
-fs::path fresh_dir(const std::string& name) {
-  const char* env = std::getenv("DEEPSC_TEST_TMP");
-  fs::path dir = (env && *env) ? fs::path(env) : fs::temp_directory_path() / "deepsc_test";
-  dir /= "npy_tensor_" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return deepsc::testing::fresh_dir("npy_tensor_" + name); }
 
 // Bitwise equality (NaN-safe, distinguishes -0.0): same dtype, shape and bytes.
 bool bitwise_equal(const torch::Tensor& a, const torch::Tensor& b) {

@@ -1,5 +1,7 @@
 // Tests for tiling, dictionary pictures and PNG input/output (deepsc/viz/image_grid.h).
 
+#include "support/scratch_dir.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -24,15 +26,7 @@ using torch::indexing::Slice;
 
 namespace {
 
-// A fresh, empty directory for one test under DEEPSC_TEST_TMP (set by CTest), else the system temp.
-fs::path fresh_dir(const std::string& name) {
-  const char* env = std::getenv("DEEPSC_TEST_TMP");
-  fs::path dir = (env && *env) ? fs::path(env) : fs::temp_directory_path() / "deepsc_test";
-  dir /= "viz_" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return deepsc::testing::fresh_dir("viz_" + name); }
 
 std::vector<std::string> list_dir(const fs::path& dir) {
   std::vector<std::string> names;
