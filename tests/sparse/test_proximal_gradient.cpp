@@ -53,7 +53,9 @@ TEST_P(LassoKkt, FistaSolutionSatisfiesKkt) {
   const double tol = dtype == torch::kDouble ? 1e-12 : 1e-6;
   auto res = fista(dict, p.y, ProximalGradientOptions(lambda).tol(tol).max_iter(20000).nonneg(nonneg));
   EXPECT_TRUE(res.converged);
-  if (nonneg) EXPECT_TRUE((res.codes >= 0).all().item<bool>());
+  if (nonneg) {
+    EXPECT_TRUE((res.codes >= 0).all().item<bool>());
+  }
   // float32 cannot resolve the support boundary to better than its rounding: allow 1e-3·λ there.
   EXPECT_LT(kkt_violation(p.d, p.y, res.codes, lambda, nonneg), dtype == torch::kDouble ? 1e-8 : 1e-3);
   // The duality gap certifies optimality too.
