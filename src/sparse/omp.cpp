@@ -17,14 +17,14 @@ namespace deepsc::sparse {
 namespace {
 
 /// What stops a signal, resolved from the options once.
-struct StopRule {
+struct OmpStopRule {
   int64_t cap = 0;           // most atoms per signal: K, or min(n, m) when only ε is given
   bool by_sparsity = false;  // reaching `cap` is the signal's rule (K was given)
   bool by_error = false;     // ‖r‖ ≤ ε is a rule
   double error_sq = 0;       // ε²
 };
 
-StopRule check_options(const DenseDictionary& dict, const OmpOptions& o) {
+OmpStopRule check_options(const DenseDictionary& dict, const OmpOptions& o) {
   if (o.sparsity() < 0) throw std::invalid_argument("omp sparsity must be >= 0, got " + std::to_string(o.sparsity()));
   if (!(o.epsilon() >= 0)) throw std::invalid_argument("omp epsilon must be >= 0, got " + std::to_string(o.epsilon()));
   if (o.sparsity() == 0 && o.epsilon() == 0) throw std::invalid_argument("omp needs --sparsity K or --epsilon");
@@ -41,7 +41,7 @@ StopRule check_options(const DenseDictionary& dict, const OmpOptions& o) {
         << ", atoms m = " << m << ")";
     throw std::invalid_argument(msg.str());
   }
-  StopRule rule;
+  OmpStopRule rule;
   rule.by_sparsity = o.sparsity() > 0;
   rule.cap = rule.by_sparsity ? o.sparsity() : limit;
   rule.by_error = o.epsilon() > 0;
@@ -56,11 +56,11 @@ double dtype_epsilon(torch::ScalarType type) {
 
 /// Support slots the buffers start with; they double when a signal needs more, so an ε rule
 /// (cap = min(n, m)) costs memory only for the supports it actually reaches.
-int64_t initial_width(const StopRule& rule) { return std::min<int64_t>(rule.cap, 16); }
+int64_t initial_width(const OmpStopRule& rule) { return std::min<int64_t>(rule.cap, 16); }
 
 /// Signals per chunk: the per-signal state is O(width·m) (the rows G_{S,:}), so a chunk is sized
 /// to keep it near `budget` elements — cache-sized on CPU, large on GPUs where launches cost.
-int64_t chunk_size(const StopRule& rule, int64_t m, bool cpu) {
+int64_t chunk_size(const OmpStopRule& rule, int64_t m, bool cpu) {
   const int64_t width = initial_width(rule);
   const int64_t per_signal = width * (m + width) + 4 * m;
   const int64_t budget = cpu ? (int64_t{1} << 21) : (int64_t{1} << 26);
@@ -209,7 +209,7 @@ struct ChunkOutcome {
 };
 
 /// Batch-OMP on one chunk of signals; hands every signal to `sink` once it stops.
-ChunkOutcome pursue(const DenseDictionary& dict, const torch::Tensor& signals, const StopRule& rule,
+ChunkOutcome pursue(const DenseDictionary& dict, const torch::Tensor& signals, const OmpStopRule& rule,
                     Workspace& work, Sink& sink) {
   const auto& gram = dict.gram();
   const auto diag = gram.diagonal();
@@ -312,7 +312,7 @@ ChunkOutcome pursue(const DenseDictionary& dict, const torch::Tensor& signals, c
 }  // namespace
 
 SolverResult omp(const DenseDictionary& dict, const torch::Tensor& signals, const OmpOptions& options) {
-  const StopRule rule = check_options(dict, options);
+  const OmpStopRule rule = check_options(dict, options);
   dict.check_signals(signals);
   torch::NoGradGuard no_grad;
 
