@@ -134,20 +134,15 @@ SolverResult proximal_gradient(const LinearOperator& op, const torch::Tensor& si
 
   // History is an objective over the whole batch per iteration, so it needs one block.
   const int64_t block = rows_per_block(o, x, o.record_history());
-  const int64_t blocks = (n + block - 1) / block;
-  std::vector<BlockOutcome> outcomes(static_cast<size_t>(blocks));
   auto y = signals.contiguous();
-  auto solve = [&](int64_t b) {
-    const int64_t begin = b * block, rows = std::min(block, n - begin);
-    auto xb = x.narrow(0, begin, rows).clone();
-    outcomes[b] = solve_block(op, y.narrow(0, begin, rows), xb, step, o, accelerate,
-                              o.record_history() ? &result.history : nullptr);
-    x.narrow(0, begin, rows).copy_(xb);
-  };
-  for (int64_t b = 0; b < blocks; ++b) solve(b);
-
   result.converged = true;
-  for (const auto& outcome : outcomes) {
+  for (int64_t begin = 0; begin < n; begin += block) {
+    const int64_t rows = std::min(block, n - begin);
+    // solve_block swaps its buffers, so the block's result is copied back rather than aliased.
+    auto xb = x.narrow(0, begin, rows).clone();
+    const auto outcome = solve_block(op, y.narrow(0, begin, rows), xb, step, o, accelerate,
+                                     o.record_history() ? &result.history : nullptr);
+    x.narrow(0, begin, rows).copy_(xb);
     result.iterations = std::max(result.iterations, outcome.iterations);
     result.converged = result.converged && outcome.converged;
   }

@@ -24,7 +24,7 @@ struct LipschitzOptions {
 
 /// A map z ↦ z − η ∇f(z) for f(z) = ½‖y − D z‖², built once per solve (signals y and step η fixed),
 /// so an operator can precompute what the iterations share (DᵀY, a Gram matrix, …) and keep
-/// work buffers. An instance is used by one thread at a time; build one per parallel block.
+/// work buffers, so one instance serves one solve at a time (it is not thread-safe).
 class GradientStep {
  public:
   virtual ~GradientStep() = default;
