@@ -1,6 +1,8 @@
 // Mutual coherence and the recovery bounds of the seed's section 1.
 #include "deepsc/sparse/coherence.h"
 
+#include "support/random_problems.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -14,17 +16,7 @@ using deepsc::sparse::check_recovery;
 using deepsc::sparse::mutual_coherence;
 using deepsc::sparse::recovery_bound;
 
-/// Sylvester's Hadamard matrix of order n (a power of two): entries ±1, H Hᵀ = n I.
-torch::Tensor hadamard(int64_t n) {
-  auto h = torch::ones({1, 1}, torch::kDouble);
-  while (h.size(0) < n) h = torch::cat({torch::cat({h, h}, 1), torch::cat({h, -h}, 1)}, 0);
-  return h;
-}
-
-/// [I, H/√n]: two orthonormal bases whose cross inner products all have magnitude 1/√n.
-torch::Tensor identity_hadamard(int64_t n) {
-  return torch::cat({torch::eye(n, torch::kDouble), hadamard(n) / std::sqrt(static_cast<double>(n))}, 1);
-}
+using deepsc::testing::identity_hadamard;
 
 /// max_{i<j} |d_iᵀ d_j| / (‖d_i‖ ‖d_j‖), the definition spelled out pair by pair.
 double brute_force_coherence(const torch::Tensor& d) {

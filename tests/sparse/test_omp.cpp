@@ -3,6 +3,8 @@
 #include "deepsc/sparse/coherence.h"
 #include "deepsc/sparse/omp.h"
 
+#include "support/random_problems.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -20,27 +22,9 @@ using deepsc::sparse::omp;
 using deepsc::sparse::OmpOptions;
 using deepsc::sparse::recovery_bound;
 
-/// [I, H/√n] for n a power of two (Sylvester's Hadamard H): μ = 1/√n, the most incoherent pair of
-/// orthonormal bases.
-torch::Tensor identity_hadamard(int64_t n, torch::ScalarType type) {
-  auto h = torch::ones({1, 1}, torch::kDouble);
-  while (h.size(0) < n) h = torch::cat({torch::cat({h, h}, 1), torch::cat({h, -h}, 1)}, 0);
-  return torch::cat({torch::eye(n, torch::kDouble), h / std::sqrt(static_cast<double>(n))}, 1).to(type);
-}
-
-/// Gaussian D [n, m] with unit-norm columns.
-torch::Tensor gaussian_dictionary(int64_t n, int64_t m, torch::ScalarType type) {
-  auto d = torch::randn({n, m}, torch::kDouble);
-  return (d / d.norm(2, {0}, true)).to(type);
-}
-
-/// N codes with exactly k non-zeros each at uniformly random atoms, random signs, |x| in [1, 2].
-torch::Tensor random_sparse_codes(int64_t batch, int64_t m, int64_t k, torch::ScalarType type) {
-  const auto atoms = torch::rand({batch, m}).argsort(/*dim=*/1, /*descending=*/false).narrow(1, 0, k);
-  const auto signs = torch::randint(0, 2, {batch, k}, torch::kDouble) * 2 - 1;
-  const auto values = signs * (1 + torch::rand({batch, k}, torch::kDouble));
-  return torch::zeros({batch, m}, torch::kDouble).scatter_(1, atoms, values).to(type);
-}
+using deepsc::testing::gaussian_dictionary;
+using deepsc::testing::identity_hadamard;
+using deepsc::testing::random_sparse_codes;
 
 /// Per-signal ‖y − D x‖.
 torch::Tensor residual_norms(const DenseDictionary& dict, const torch::Tensor& y, const torch::Tensor& x) {

@@ -5,10 +5,10 @@
 
 namespace deepsc::testing {
 
-/// Unit-norm Gaussian dictionary D [n, m].
+/// Unit-norm Gaussian dictionary D [n, m], drawn in float64 so every dtype sees the same atoms.
 inline torch::Tensor gaussian_dictionary(int64_t n, int64_t m, torch::Dtype dtype = torch::kDouble) {
-  auto d = torch::randn({n, m}, torch::TensorOptions().dtype(dtype));
-  return d / d.norm(2, {0}, true);
+  auto d = torch::randn({n, m}, torch::kDouble);
+  return (d / d.norm(2, {0}, true)).to(dtype);
 }
 
 /// Sylvester–Hadamard matrix of order n (a power of two), entries ±1.
@@ -24,14 +24,18 @@ inline torch::Tensor identity_hadamard(int64_t n, torch::Dtype dtype = torch::kD
 }
 
 /// Codes [N, m] with exactly k non-zeros per row at random positions, random signs and
-/// magnitudes uniform in [lo, hi].
-inline torch::Tensor random_sparse_codes(int64_t rows, int64_t m, int64_t k, double lo = 1, double hi = 2,
+/// magnitudes uniform in [lo, hi]; drawn in float64 so every dtype sees the same codes.
+inline torch::Tensor random_sparse_codes(int64_t rows, int64_t m, int64_t k, double lo, double hi,
                                          torch::Dtype dtype = torch::kDouble) {
-  auto opts = torch::TensorOptions().dtype(dtype);
   auto support = torch::argsort(torch::rand({rows, m}), /*dim=*/1, /*descending=*/false).narrow(1, 0, k);
-  auto magnitude = lo + (hi - lo) * torch::rand({rows, k}, opts);
-  auto sign = torch::randint(0, 2, {rows, k}, opts) * 2 - 1;
-  return torch::zeros({rows, m}, opts).scatter_(1, support, magnitude * sign);
+  auto sign = torch::randint(0, 2, {rows, k}, torch::kDouble) * 2 - 1;
+  auto values = sign * (lo + (hi - lo) * torch::rand({rows, k}, torch::kDouble));
+  return torch::zeros({rows, m}, torch::kDouble).scatter_(1, support, values).to(dtype);
+}
+
+/// The same with magnitudes in [1, 2].
+inline torch::Tensor random_sparse_codes(int64_t rows, int64_t m, int64_t k, torch::Dtype dtype = torch::kDouble) {
+  return random_sparse_codes(rows, m, k, 1.0, 2.0, dtype);
 }
 
 }  // namespace deepsc::testing
