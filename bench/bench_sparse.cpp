@@ -3,7 +3,9 @@
 //   Gemm/N            the machine's float32 GEMM rate on [N, 256] x [256, 256] (flops counter)
 //   FistaIteration/N  one FISTA iteration on D [64, 256] with N signals, in GEMM-equivalent flops
 //   Omp/K             Batch-OMP of 20,000 signals to K non-zeros
+//   CoordinateDescent lasso by coordinate descent, 20,000 signals, λ = 0.1, relative-change tol 1e-2
 #include "deepsc/core/runtime.h"
+#include "deepsc/sparse/coordinate_descent.h"
 #include "deepsc/sparse/dense_dictionary.h"
 #include "deepsc/sparse/omp.h"
 #include "deepsc/sparse/proximal_gradient.h"
@@ -86,6 +88,14 @@ void Omp(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(omp(dict, p.y, OmpOptions().sparsity(state.range(0))).codes.data_ptr());
 }
 BENCHMARK(Omp)->Arg(8)->Unit(benchmark::kMillisecond);
+
+void CoordinateDescent(benchmark::State& state) {
+  auto p = make_problem(64, 256, 20000);
+  DenseDictionary dict(p.d);
+  auto opts = CoordinateDescentOptions(0.1).tol(1e-2).stop_rule(StopRule::RelativeChange);
+  for (auto _ : state) benchmark::DoNotOptimize(coordinate_descent(dict, p.y, opts).codes.data_ptr());
+}
+BENCHMARK(CoordinateDescent)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,9 +1,10 @@
 // deepsc encode: sparse-code signals with a dense dictionary (one-step thresholding, ISTA, FISTA,
-// Batch-OMP). D.npy is [n, m] (columns are atoms), Y.npy is [N, n], X.npy is [N, m], same dtype.
+// coordinate descent, Batch-OMP). D.npy is [n, m] (columns are atoms), Y.npy is [N, n], X.npy is [N, m], same dtype.
 #include "cli.h"
 #include "command_support.h"
 
 #include "deepsc/data/npy_tensor.h"
+#include "deepsc/sparse/coordinate_descent.h"
 #include "deepsc/sparse/dense_dictionary.h"
 #include "deepsc/sparse/omp.h"
 #include "deepsc/sparse/proximal_gradient.h"
@@ -54,6 +55,13 @@ void run_encode(const EncodeOptions& o, Context& ctx) {
                     .adaptive_restart(!o.no_restart)
                     .step_scale(o.step_scale);
     result = o.solver == "ista" ? sparse::ista(dict, y, opts) : sparse::fista(dict, y, opts);
+  } else if (o.solver == "cd") {
+    result = sparse::coordinate_descent(dict, y,
+                                        sparse::CoordinateDescentOptions(o.lambda)
+                                            .max_iter(o.max_iter)
+                                            .tol(o.tol)
+                                            .nonneg(o.nonneg)
+                                            .stop_rule(sparse::parse_stop_rule(o.stop)));
   } else if (o.solver == "omp") {
     if (o.nonneg) throw std::invalid_argument("--nonneg is not available with --solver omp");
     result = sparse::omp(dict, y, sparse::OmpOptions().sparsity(o.sparsity).epsilon(o.epsilon));
@@ -71,7 +79,7 @@ void run_encode(const EncodeOptions& o, Context& ctx) {
                      {"converged", result.converged}, {"seconds", seconds},
                      {"nonzeros_per_signal", nonzeros}, {"out", o.out},
                      {"dtype", dtype_name(y.scalar_type())}};
-    if (o.solver == "ista" || o.solver == "fista") j["lambda"] = o.lambda;
+    if (o.solver == "ista" || o.solver == "fista" || o.solver == "cd") j["lambda"] = o.lambda;
     if (o.solver == "threshold") j["beta"] = o.beta;
     if (o.solver == "omp") j["sparsity"] = o.sparsity, j["epsilon"] = o.epsilon;
     ctx.out << j.dump() << "\n";
@@ -91,10 +99,10 @@ Action add_encode_command(CLI::App& app) {
   cmd->add_option("--dict", o->dict, "Dictionary D.npy [n, m], columns are atoms")->required()->check(CLI::ExistingFile);
   cmd->add_option("--signals", o->signals, "Signals Y.npy [N, n], one per row")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out, "Codes X.npy [N, m] (written atomically)")->required();
-  cmd->add_option("--solver", o->solver, "threshold | ista | fista | omp")
-      ->check(CLI::IsMember({"threshold", "ista", "fista", "omp"}))
+  cmd->add_option("--solver", o->solver, "threshold | ista | fista | cd (coordinate descent, CPU) | omp")
+      ->check(CLI::IsMember({"threshold", "ista", "fista", "cd", "omp"}))
       ->capture_default_str();
-  cmd->add_option("--lambda", o->lambda, "ISTA/FISTA: weight of ||X||_1")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--lambda", o->lambda, "ISTA/FISTA/CD: weight of ||X||_1")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--beta", o->beta, "threshold: the threshold beta")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--shrinkage", o->shrinkage, "threshold: soft | hard | nonneg")
       ->check(CLI::IsMember({"soft", "hard", "nonneg"}))
@@ -102,11 +110,11 @@ Action add_encode_command(CLI::App& app) {
   cmd->add_option("--sparsity,-K", o->sparsity, "omp: non-zeros per signal; threshold: keep the K largest")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--epsilon", o->epsilon, "omp: stop when ||Y - DX|| <= epsilon")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--tol", o->tol, "ISTA/FISTA: tolerance of the stop rule")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--stop", o->stop, "ISTA/FISTA stop rule: change (relative) | gap (duality gap)")
+  cmd->add_option("--tol", o->tol, "ISTA/FISTA/CD: tolerance of the stop rule")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--stop", o->stop, "ISTA/FISTA/CD stop rule: change (relative) | gap (duality gap)")
       ->check(CLI::IsMember({"change", "gap"}))
       ->capture_default_str();
-  cmd->add_option("--max-iter", o->max_iter, "ISTA/FISTA: iteration cap")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--max-iter", o->max_iter, "ISTA/FISTA: iteration cap; CD: sweep cap")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--step-scale", o->step_scale, "ISTA/FISTA: step = scale / L")->check(CLI::Range(1e-6, 1.999))->capture_default_str();
   cmd->add_flag("--nonneg", o->nonneg, "Constrain codes to be non-negative");
   cmd->add_flag("--normalize", o->normalize, "Rescale the atoms to unit norm first");

@@ -55,7 +55,7 @@ bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.siz
 TEST_F(Cli, EncodeWithEverySolverKeepsShapeAndDtype) {
   for (auto dtype : {torch::kFloat, torch::kDouble}) {
     write_problem(dtype);
-    for (std::string solver : {"threshold", "ista", "fista", "omp"}) {
+    for (std::string solver : {"threshold", "ista", "fista", "cd", "omp"}) {
       fs::remove(path("X.npy"));
       auto r = run({"encode", "--dict", path("D.npy"), "--signals", path("Y.npy"), "--solver", solver, "--out",
                     path("X.npy"), "--sparsity", "3", "--lambda", "0.05", "--max-iter", "100000", "--json", "--threads", "1"});
@@ -68,7 +68,7 @@ TEST_F(Cli, EncodeWithEverySolverKeepsShapeAndDtype) {
       EXPECT_TRUE(j["converged"].get<bool>()) << solver;
       EXPECT_GE(j["seconds"].get<double>(), 0);
       // The reported objective is the one of the written codes.
-      if (solver == "fista" || solver == "ista") {
+      if (solver == "fista" || solver == "ista" || solver == "cd") {
         auto d = load_npy(path("D.npy")).to(torch::kDouble), y = load_npy(path("Y.npy")).to(torch::kDouble);
         auto xd = x.to(torch::kDouble);
         double f = (0.5 * (y - xd.mm(d.t())).square().sum(1) + 0.05 * xd.abs().sum(1)).mean().item<double>();

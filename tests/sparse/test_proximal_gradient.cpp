@@ -2,52 +2,21 @@
 #include "deepsc/sparse/lasso.h"
 #include "deepsc/sparse/proximal_gradient.h"
 
+#include "support/lasso_checks.h"
 #include "support/random_problems.h"
 
 #include <gtest/gtest.h>
 
 using namespace deepsc::sparse;
-using deepsc::testing::gaussian_dictionary;
-using deepsc::testing::random_sparse_codes;
-
-namespace {
-
-struct Problem {
-  torch::Tensor d, y;
-};
-
-Problem make_problem(int64_t n, int64_t m, int64_t count, torch::Dtype dtype) {
-  auto d = gaussian_dictionary(n, m, torch::kDouble);
-  auto x = random_sparse_codes(count, m, 5);
-  auto y = x.mm(d.t()) + 0.05 * torch::randn({count, n}, torch::kDouble);
-  return {d.to(dtype), y.to(dtype)};
-}
-
-/// Largest violation of the lasso KKT conditions, relative to λ:
-///   g = Dᵀ(y − Dx);  g_i = λ sign(x_i) where x_i ≠ 0, |g_i| ≤ λ where x_i = 0
-/// (non-negative: g_i = λ where x_i > 0, g_i ≤ λ where x_i = 0).
-double kkt_violation(const torch::Tensor& d, const torch::Tensor& y, const torch::Tensor& x, double lambda,
-                     bool nonneg) {
-  auto d64 = d.to(torch::kDouble), y64 = y.to(torch::kDouble), x64 = x.to(torch::kDouble);
-  auto g = (y64 - x64.mm(d64.t())).mm(d64);
-  auto active = x64 != 0;
-  auto on_support = (g - lambda * x64.sign()).abs().masked_select(active);
-  auto off = nonneg ? (g - lambda).clamp_min(0) : (g.abs() - lambda).clamp_min(0);
-  auto off_support = off.masked_select(~active);
-  double worst = 0;
-  if (on_support.numel()) worst = std::max(worst, on_support.max().item<double>());
-  if (off_support.numel()) worst = std::max(worst, off_support.max().item<double>());
-  return worst / lambda;
-}
-
-}  // namespace
+using deepsc::testing::lasso_problem;
+using deepsc::testing::kkt_violation;
 
 class LassoKkt : public ::testing::TestWithParam<std::tuple<torch::Dtype, bool>> {};
 
 TEST_P(LassoKkt, FistaSolutionSatisfiesKkt) {
   auto [dtype, nonneg] = GetParam();
   torch::manual_seed(10);
-  auto p = make_problem(32, 96, 40, dtype);
+  auto p = lasso_problem(32, 96, 40, dtype);
   DenseDictionary dict(p.d);
   const double lambda = 0.2;
   const double tol = dtype == torch::kDouble ? 1e-12 : 1e-6;
@@ -68,7 +37,7 @@ INSTANTIATE_TEST_SUITE_P(DtypesAndSigns, LassoKkt,
 
 TEST(Ista, ObjectiveIsMonotone) {
   torch::manual_seed(11);
-  auto p = make_problem(20, 60, 10, torch::kDouble);
+  auto p = lasso_problem(20, 60, 10, torch::kDouble);
   DenseDictionary dict(p.d);
   auto res = ista(dict, p.y, ProximalGradientOptions(0.1).max_iter(300).tol(0).record_history(true));
   ASSERT_EQ(res.history.size(), 300u);
@@ -78,7 +47,7 @@ TEST(Ista, ObjectiveIsMonotone) {
 
 TEST(ProximalGradient, IstaAndFistaAgreeAcrossALambdaPath) {
   torch::manual_seed(12);
-  auto p = make_problem(24, 64, 16, torch::kDouble);
+  auto p = lasso_problem(24, 64, 16, torch::kDouble);
   DenseDictionary dict(p.d);
   const double lambda_max = lasso_lambda_max(dict, p.y, false).max().item<double>();
   for (double frac : {0.9, 0.5, 0.2, 0.05, 0.01}) {
@@ -99,7 +68,7 @@ TEST(ProximalGradient, FusedKernelEqualsGenericPath) {
   torch::manual_seed(13);
   for (auto dtype : {torch::kFloat, torch::kDouble}) {
     for (bool nonneg : {false, true}) {
-      auto p = make_problem(16, 48, 12, dtype);
+      auto p = lasso_problem(16, 48, 12, dtype);
       DenseDictionary dict(p.d);
       auto opts = ProximalGradientOptions(0.1).max_iter(50).tol(0).nonneg(nonneg);
       auto fused = fista(dict, p.y, opts);
@@ -115,7 +84,7 @@ TEST(ProximalGradient, FusedKernelEqualsGenericPath) {
 
 TEST(ProximalGradient, WarmStartFromTheSolutionStopsAtOnce) {
   torch::manual_seed(14);
-  auto p = make_problem(16, 48, 8, torch::kDouble);
+  auto p = lasso_problem(16, 48, 8, torch::kDouble);
   DenseDictionary dict(p.d);
   auto opts = ProximalGradientOptions(0.1).tol(1e-10).max_iter(50000);
   auto cold = fista(dict, p.y, opts);
@@ -129,7 +98,7 @@ TEST(ProximalGradient, WarmStartFromTheSolutionStopsAtOnce) {
 
 TEST(ProximalGradient, RestartAndPlainFistaReachTheSameMinimum) {
   torch::manual_seed(15);
-  auto p = make_problem(24, 72, 10, torch::kDouble);
+  auto p = lasso_problem(24, 72, 10, torch::kDouble);
   DenseDictionary dict(p.d);
   auto opts = ProximalGradientOptions(0.05).tol(1e-12).max_iter(100000).stop_rule(StopRule::DualityGap);
   auto with = fista(dict, p.y, opts);
@@ -139,7 +108,7 @@ TEST(ProximalGradient, RestartAndPlainFistaReachTheSameMinimum) {
 
 TEST(ProximalGradient, EachSignalIsItsOwnProblem) {
   torch::manual_seed(16);
-  auto p = make_problem(16, 40, 6, torch::kDouble);
+  auto p = lasso_problem(16, 40, 6, torch::kDouble);
   DenseDictionary dict(p.d);
   auto opts = ProximalGradientOptions(0.1).tol(1e-12).max_iter(100000).stop_rule(StopRule::DualityGap);
   auto batch = fista(dict, p.y, opts);

@@ -38,4 +38,16 @@ inline torch::Tensor random_sparse_codes(int64_t rows, int64_t m, int64_t k, tor
   return random_sparse_codes(rows, m, k, 1.0, 2.0, dtype);
 }
 
+/// A lasso test problem: a unit-norm Gaussian D [n, m] and signals Y [count, n] = X Dᵀ + 0.05·noise
+/// with 5-sparse X, drawn in float64 and cast to `dtype`.
+struct LassoProblem {
+  torch::Tensor d, y;
+};
+inline LassoProblem lasso_problem(int64_t n, int64_t m, int64_t count, torch::Dtype dtype) {
+  auto d = gaussian_dictionary(n, m, torch::kDouble);
+  auto x = random_sparse_codes(count, m, 5);
+  auto y = x.mm(d.t()) + 0.05 * torch::randn({count, n}, torch::kDouble);
+  return {d.to(dtype), y.to(dtype)};
+}
+
 }  // namespace deepsc::testing
