@@ -2,6 +2,7 @@
 
 #include "deepsc/data/npy_tensor.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -25,15 +26,21 @@ std::string dtype_name(torch::ScalarType type) {
 }
 
 torch::Tensor load_float_array(const std::string& path, const std::string& option, int64_t rank) {
+  return load_float_array(path, option, std::vector<int64_t>{rank});
+}
+
+torch::Tensor load_float_array(const std::string& path, const std::string& option, const std::vector<int64_t>& ranks) {
   if (path.empty()) throw std::invalid_argument(option + " is required");
   torch::Tensor t = data::load_npy(path);
   if (t.scalar_type() != torch::kFloat && t.scalar_type() != torch::kDouble) {
     throw std::invalid_argument(option + " " + path + ": expected float32 or float64 data, found " +
                                 dtype_name(t.scalar_type()));
   }
-  if (t.dim() != rank) {
-    throw std::invalid_argument(option + " " + path + ": expected a rank-" + std::to_string(rank) +
-                                " array, found rank " + std::to_string(t.dim()));
+  if (std::find(ranks.begin(), ranks.end(), t.dim()) == ranks.end()) {
+    std::string wanted;
+    for (size_t i = 0; i < ranks.size(); ++i) wanted += (i ? " or " : "") + std::to_string(ranks[i]);
+    throw std::invalid_argument(option + " " + path + ": expected a rank-" + wanted + " array, found rank " +
+                                std::to_string(t.dim()));
   }
   if (!torch::isfinite(t).all().item<bool>()) throw std::invalid_argument(option + " " + path + ": contains NaN or Inf");
   return t;

@@ -6,11 +6,14 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace deepsc::cli {
 
 /// Loads a float32/float64 .npy of the given rank; errors name the option and the file.
 torch::Tensor load_float_array(const std::string& path, const std::string& option, int64_t rank);
+/// The same for an array whose rank is one of `ranks`.
+torch::Tensor load_float_array(const std::string& path, const std::string& option, const std::vector<int64_t>& ranks);
 
 /// "float32", "float64", ... (NumPy's names, which users see in their files).
 std::string dtype_name(torch::ScalarType type);

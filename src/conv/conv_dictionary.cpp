@@ -81,6 +81,13 @@ std::vector<int64_t> ConvDictionary::code_shape(c10::IntArrayRef signal_shape) c
   return out;
 }
 
+int64_t ConvDictionary::output_padding_for(int64_t size, int64_t k, const ConvOptions& o) {
+  const int64_t span = o.dilation() * (k - 1) + 1;
+  if (size + 2 * o.padding() < span) return 0;  // too small: code_shape() names the problem
+  const int64_t code = (size + 2 * o.padding() - span) / o.stride() + 1;
+  return size - ((code - 1) * o.stride() - 2 * o.padding() + span);
+}
+
 torch::Tensor ConvDictionary::apply(const torch::Tensor& codes) const {
   const auto& o = options_;
   if (spatial_dims() == 2) {

@@ -132,6 +132,70 @@ TEST_F(Cli, BadInputsGiveOneLineErrorsAndNoOutputFile) {
     EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
 }
 
+TEST_F(Cli, ConvolutionalEncodeWritesCodeMapsOfTheRightShape) {
+  torch::manual_seed(7);
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+    auto w = torch::randn({6, 2, 3, 3}, torch::kDouble);
+    w = w / w.reshape({6, -1}).norm(2, {1}).view({6, 1, 1, 1});
+    auto y = torch::randn({3, 2, 12, 12}, torch::kDouble);
+    save_npy(path("W.npy"), w.to(dtype));
+    save_npy(path("I.npy"), y.to(dtype));
+    for (std::string solver : {"threshold", "ista", "fista"}) {
+      // Stride 2 with padding 1 on even sizes needs output padding 1, found by the command.
+      auto r = run({"encode", "--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--out", path("C.npy"),
+                    "--solver", solver, "--stride", "2", "--padding", "1", "--lambda", "0.2", "--max-iter", "100000",
+                    "--tol", "1e-6", "--json", "--threads", "1"});
+      ASSERT_EQ(r.code, 0) << solver << ": " << r.err;
+      auto c = load_npy(path("C.npy"));
+      EXPECT_EQ(c.sizes(), (std::vector<int64_t>{3, 6, 6, 6})) << solver;
+      EXPECT_EQ(c.scalar_type(), dtype);
+      auto j = nlohmann::json::parse(r.out);
+      EXPECT_EQ(j["output_padding"].get<int64_t>(), 1);
+      EXPECT_EQ(j["code_shape"], (std::vector<int64_t>{3, 6, 6, 6}));
+      if (solver == "threshold") continue;
+      EXPECT_TRUE(j["converged"].get<bool>()) << solver << " " << r.out;
+      // The reported objective is that of the written codes, with the stride-2 synthesis.
+      auto cd = c.to(torch::kDouble);
+      auto fit = y - torch::conv_transpose2d(cd, w, {}, 2, 1, 1);
+      const double f = (0.5 * fit.square().sum() / 3 + 0.2 * cd.abs().sum() / 3).item<double>();
+      EXPECT_NEAR(j["objective"].get<double>(), f, 1e-5 * f) << solver;
+    }
+  }
+  // --iters 2 from zero codes is exactly two ISTA steps X1 = S(ηDᵀY), X2 = S(X1 + ηDᵀ(Y − DX1)).
+  auto r = run({"encode", "--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--out", path("C.npy"),
+                "--solver", "ista", "--iters", "2", "--lambda", "0.05", "--padding", "1", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["iterations"].get<int64_t>(), 2);
+}
+
+TEST_F(Cli, ConvolutionalEncodeRejectsBadCombinations) {
+  save_npy(path("W.npy"), torch::randn({4, 1, 3, 3}));
+  save_npy(path("I.npy"), torch::randn({2, 1, 10, 10}));
+  save_npy(path("Iodd.npy"), torch::randn({2, 1, 9, 10}));
+  save_npy(path("I3.npy"), torch::randn({2, 3, 10, 10}));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--solver", "cd"}, "dense --dict"},
+      {{"--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--solver", "omp"}, "dense --dict"},
+      {{"--conv-dict", path("W.npy"), "--signals", path("I3.npy")}, "channels"},
+      {{"--conv-dict", path("W.npy"), "--signals", path("Iodd.npy"), "--stride", "2"}, "output padding"},
+      {{"--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--solver", "fista", "--iters", "0"}, "--iters"},
+      {{"--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--solver", "omp", "--iters", "3"}, "--iters"},
+      {{"--dict", path("W.npy"), "--signals", path("I.npy"), "--stride", "2"}, "--conv-dict"},
+      {{"--dict", path("W.npy"), "--conv-dict", path("W.npy"), "--signals", path("I.npy")}, "excludes"},
+      {{"--signals", path("I.npy")}, "--conv-dict"},
+      {{"--dict", path("W.npy"), "--signals", path("I.npy"), "--solver", "admm"}, "--conv-dict"},
+  };
+  for (const auto& [extra, needle] : cases) {
+    std::vector<std::string> args{"encode", "--out", path("C.npy")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run(args);
+    EXPECT_NE(r.code, 0) << needle;
+    EXPECT_TRUE(one_line(r.err)) << "not one line: " << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
+    EXPECT_FALSE(fs::exists(path("C.npy"))) << needle;
+  }
+}
+
 TEST_F(Cli, HelpVersionAndUsageErrors) {
   auto help = run({"--help"});
   EXPECT_EQ(help.code, 0);

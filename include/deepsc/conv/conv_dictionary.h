@@ -47,6 +47,12 @@ class ConvDictionary final : public sparse::LinearOperator {
   std::vector<int64_t> code_shape(c10::IntArrayRef signal_shape) const override;
   torch::TensorOptions tensor_options() const override { return w_.options(); }
 
+  /// The output padding q with which apply() gives back `size` samples along an axis whose atom
+  /// has k taps: size − ((H' − 1)s − 2p + d(k − 1) + 1). Callers that know the signal size (the
+  /// CLI) use it to fill ConvOptions::output_padding; it may be out of range for conv_transpose
+  /// (q ≥ max(s, d)), which the constructor then rejects.
+  static int64_t output_padding_for(int64_t size, int64_t k, const ConvOptions& options);
+
  private:
   torch::Tensor w_;
   ConvOptions options_;

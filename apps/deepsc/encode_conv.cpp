@@ -1,0 +1,80 @@
+// deepsc encode --conv-dict: convolutional sparse coding of signals [N, C, H, W] (or [N, C, L])
+// over W [M, C, k, k] (or [M, C, k]), codes [N, M, H', W'], by one-step thresholding, ISTA, FISTA
+// or FFT-domain ADMM (stride 1).
+#include "command_support.h"
+#include "encode_options.h"
+
+#include "deepsc/conv/conv_dictionary.h"
+#include "deepsc/data/npy_tensor.h"
+#include "deepsc/sparse/thresholding.h"
+
+namespace deepsc::cli {
+
+namespace {
+
+/// The geometry from the command line, with the output padding that gives back the signals' size
+/// (the same along every spatial axis, or an error naming the sizes).
+conv::ConvOptions geometry(const EncodeOptions& o, const torch::Tensor& w, const torch::Tensor& y) {
+  conv::ConvOptions g;
+  g.stride(o.stride).padding(o.padding).dilation(o.dilation);
+  int64_t q = -1;
+  for (int64_t d = 2; d < y.dim(); ++d) {
+    const int64_t qd = conv::ConvDictionary::output_padding_for(y.size(d), w.size(d), g);
+    if (q >= 0 && qd != q) {
+      throw std::invalid_argument("--signals " + o.signals + ": with stride " + std::to_string(o.stride) +
+                                  " the sizes " + std::to_string(y.size(2)) + " and " + std::to_string(y.size(d)) +
+                                  " need different output paddings; crop the images to sizes of equal parity");
+    }
+    q = qd;
+  }
+  if (q >= std::max(o.stride, o.dilation)) {
+    throw std::invalid_argument("--signals " + o.signals + ": stride " + std::to_string(o.stride) + " and padding " +
+                                std::to_string(o.padding) + " cannot give back signals of this size");
+  }
+  return g.output_padding(q);
+}
+
+}  // namespace
+
+void run_conv_encode(const EncodeOptions& o, Context& ctx) {
+  if (o.solver == "cd" || o.solver == "omp") {
+    throw std::invalid_argument("--solver " + o.solver + " needs a dense --dict; with --conv-dict use threshold, ista, fista or admm");
+  }
+  const auto device = parse_device(ctx.runtime.device);
+  auto w = load_float_array(o.conv_dict, "--conv-dict", std::vector<int64_t>{3, 4});
+  auto y = load_float_array(o.signals, "--signals", w.dim());
+  if (w.scalar_type() != y.scalar_type()) {
+    throw std::invalid_argument("--conv-dict is " + dtype_name(w.scalar_type()) + " but --signals is " +
+                                dtype_name(y.scalar_type()) + "; save both with one dtype");
+  }
+  conv::ConvDictionary dict(w.to(device), geometry(o, w, y), o.normalize);
+  y = y.to(device);
+  dict.check_signals(y, "--signals");
+
+  Stopwatch clock;
+  sparse::SolverResult result;
+  if (o.solver == "threshold") {
+    auto kind = sparse::parse_shrinkage(o.nonneg ? "nonneg" : o.shrinkage);
+    result = sparse::threshold(dict, y, sparse::ThresholdingOptions(o.beta).shrinkage(kind).sparsity(o.sparsity));
+  } else if (o.solver == "ista" || o.solver == "fista") {
+    const auto opts = proximal_options(o);
+    result = o.solver == "ista" ? sparse::ista(dict, y, opts) : sparse::fista(dict, y, opts);
+  } else {
+    throw std::invalid_argument("--solver " + o.solver + " is not available with --conv-dict yet");
+  }
+  synchronize(device);
+  const double seconds = clock.seconds();
+
+  data::save_npy(o.out, result.codes.cpu());
+  const auto& g = dict.options();
+  report_encoding(o, ctx, result, seconds, y.size(0), y.scalar_type(),
+                  {{"conv_dict_shape", w.sizes().vec()},
+                   {"signal_shape", y.sizes().vec()},
+                   {"code_shape", result.codes.sizes().vec()},
+                   {"stride", g.stride()},
+                   {"padding", g.padding()},
+                   {"dilation", g.dilation()},
+                   {"output_padding", g.output_padding()}});
+}
+
+}  // namespace deepsc::cli
