@@ -7,6 +7,14 @@
 
 namespace deepsc::cli {
 
+/// cmd_conv_matrix.cpp: `deepsc conv-matrix` (explicit convolution matrices).
+Action add_conv_matrix_command(CLI::App& app);
+/// cmd_learn_conv_dict.cpp: `deepsc learn-conv-dict` (convolutional dictionary learning).
+Action add_learn_conv_dict_command(CLI::App& app);
+/// cmd_csc_denoise.cpp, cmd_csc_inpaint.cpp: `deepsc csc-denoise`, `deepsc csc-inpaint`.
+Action add_csc_denoise_command(CLI::App& app);
+Action add_csc_inpaint_command(CLI::App& app);
+
 void add_runtime_options(CLI::App& command, RuntimeOptions& runtime) {
   command.add_option("--threads", runtime.threads, "LibTorch intra-op threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber)
@@ -42,6 +50,10 @@ int run(int argc, const char* const argv[], std::ostream& out, std::ostream& err
   };
   add(&add_encode_command);
   add(&add_coherence_command);
+  add(&add_conv_matrix_command);
+  add(&add_learn_conv_dict_command);
+  add(&add_csc_denoise_command);
+  add(&add_csc_inpaint_command);
   add(&add_demo_command);
 
   try {

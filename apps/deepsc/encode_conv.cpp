@@ -4,6 +4,7 @@
 #include "command_support.h"
 #include "encode_options.h"
 
+#include "deepsc/conv/admm.h"
 #include "deepsc/conv/conv_dictionary.h"
 #include "deepsc/data/npy_tensor.h"
 #include "deepsc/sparse/thresholding.h"
@@ -59,8 +60,8 @@ void run_conv_encode(const EncodeOptions& o, Context& ctx) {
   } else if (o.solver == "ista" || o.solver == "fista") {
     const auto opts = proximal_options(o);
     result = o.solver == "ista" ? sparse::ista(dict, y, opts) : sparse::fista(dict, y, opts);
-  } else {
-    throw std::invalid_argument("--solver " + o.solver + " is not available with --conv-dict yet");
+  } else {  // admm
+    result = conv::admm(dict, y, conv::AdmmOptions(o.lambda).max_iter(o.max_iter).tol(o.tol).nonneg(o.nonneg));
   }
   synchronize(device);
   const double seconds = clock.seconds();

@@ -47,6 +47,15 @@ ConvDictionary::ConvDictionary(torch::Tensor weights, ConvOptions options, bool 
   }
 }
 
+void ConvDictionary::set_weights(const torch::Tensor& weights) {
+  if (!weights.defined() || weights.sizes() != w_.sizes()) {
+    throw std::invalid_argument("new weights must have the dictionary's shape " + shape_string(w_.sizes()) + ", got " +
+                                (weights.defined() ? shape_string(weights.sizes()) : std::string("nothing")));
+  }
+  w_ = weights.to(w_.options()).contiguous();
+  invalidate_lipschitz();
+}
+
 std::vector<int64_t> ConvDictionary::code_shape(c10::IntArrayRef signal_shape) const {
   const int64_t dims = spatial_dims();
   if (static_cast<int64_t>(signal_shape.size()) != dims + 2) {

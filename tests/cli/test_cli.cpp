@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "deepsc/data/npy_tensor.h"
+#include "deepsc/viz/image_grid.h"
 
 #include "support/random_problems.h"
 #include "support/scratch_dir.h"
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 
@@ -161,6 +163,19 @@ TEST_F(Cli, ConvolutionalEncodeWritesCodeMapsOfTheRightShape) {
       EXPECT_NEAR(j["objective"].get<double>(), f, 1e-5 * f) << solver;
     }
   }
+  // FFT-domain ADMM (stride 1) solves the same problem as FISTA: same objective.
+  std::map<std::string, double> objective;
+  for (std::string solver : {"fista", "admm"}) {
+    auto r = run({"encode", "--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--out", path("C.npy"), "--solver",
+                  solver, "--padding", "1", "--lambda", "0.2", "--tol", "1e-7", "--max-iter", "100000", "--json"});
+    ASSERT_EQ(r.code, 0) << solver << ": " << r.err;
+    objective[solver] = nlohmann::json::parse(r.out)["objective"].get<double>();
+  }
+  EXPECT_NEAR(objective["admm"], objective["fista"], 1e-5 * objective["fista"]);
+  auto strided = run({"encode", "--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--out", path("C.npy"),
+                      "--solver", "admm", "--stride", "2", "--padding", "1"});
+  EXPECT_NE(strided.code, 0);
+  EXPECT_NE(strided.err.find("stride"), std::string::npos) << strided.err;
   // --iters 2 from zero codes is exactly two ISTA steps X1 = S(ηDᵀY), X2 = S(X1 + ηDᵀ(Y − DX1)).
   auto r = run({"encode", "--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--out", path("C.npy"),
                 "--solver", "ista", "--iters", "2", "--lambda", "0.05", "--padding", "1", "--json"});
@@ -193,6 +208,44 @@ TEST_F(Cli, ConvolutionalEncodeRejectsBadCombinations) {
     EXPECT_TRUE(one_line(r.err)) << "not one line: " << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
     EXPECT_FALSE(fs::exists(path("C.npy"))) << needle;
+  }
+}
+
+TEST_F(Cli, LearnConvDictWritesAtomsEachEpochAndResumes) {
+  torch::manual_seed(8);
+  fs::create_directories(path("imgs"));
+  for (int i = 0; i < 2; ++i) {
+    // Stripes and blobs with noise: enough structure to learn from, in [0, 1].
+    auto grid = torch::arange(40, torch::kFloat);
+    auto img = 0.5 + 0.3 * torch::sin(grid.view({40, 1}) * (0.5 + i)) * torch::cos(grid.view({1, 40}) * 0.3) +
+               0.05 * torch::randn({40, 40});
+    deepsc::viz::write_png(path("imgs/img" + std::to_string(i) + ".png"), img.clamp(0, 1).unsqueeze(0));
+  }
+  { std::ofstream(path("imgs/notes.txt")) << "ignored"; }
+  auto r = run({"learn-conv-dict", "--images", path("imgs"), "--out", path("W.npy"), "--png", path("W.png"), "--atoms",
+                "6", "--kernel", "5", "--epochs", "2", "--crop", "24", "--crops-per-image", "2", "--json", "--threads", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto w = load_npy(path("W.npy"));
+  EXPECT_EQ(w.sizes(), (std::vector<int64_t>{6, 1, 5, 5}));
+  EXPECT_LE(w.reshape({6, -1}).norm(2, {1}).max().item<double>(), 1 + 1e-6);
+  EXPECT_TRUE(fs::exists(path("W.png")));
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["crops"].get<int64_t>(), 4);
+  EXPECT_EQ(j["objective"].size(), 2u);
+  // --resume continues from the saved atoms: its first epoch starts where the last one ended.
+  auto again = run({"learn-conv-dict", "--images", path("imgs"), "--out", path("W.npy"), "--atoms", "6", "--kernel",
+                    "5", "--epochs", "1", "--crop", "24", "--crops-per-image", "2", "--resume", "--json"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.err.find("resuming"), std::string::npos);
+  EXPECT_LT(nlohmann::json::parse(again.out)["objective"][0].get<double>(), j["objective"][0].get<double>());
+  // Bad inputs: one line, non-zero exit.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"learn-conv-dict", "--images", path("nowhere"), "--out", path("X.npy")},
+           {"learn-conv-dict", "--images", path("imgs"), "--out", path("X.npy"), "--crop", "100"},
+           {"learn-conv-dict", "--images", path("imgs"), "--out", path("no/such/dir/X.npy")}}) {
+    auto bad = run(args);
+    EXPECT_NE(bad.code, 0);
+    EXPECT_FALSE(fs::exists(path("X.npy")));
   }
 }
 

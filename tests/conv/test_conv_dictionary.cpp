@@ -1,4 +1,5 @@
 #include "deepsc/conv/conv_dictionary.h"
+#include "deepsc/conv/conv_matrix.h"
 #include "deepsc/sparse/lasso.h"
 #include "deepsc/sparse/proximal_gradient.h"
 #include "deepsc/sparse/thresholding.h"
@@ -7,6 +8,7 @@
 
 using deepsc::conv::ConvDictionary;
 using deepsc::conv::ConvOptions;
+using deepsc::conv::dense_matrix;
 namespace sparse = deepsc::sparse;
 
 namespace {
@@ -16,17 +18,6 @@ int64_t matching_output_padding(int64_t size, int64_t k, const ConvOptions& o) {
   const int64_t span = o.dilation() * (k - 1) + 1;
   const int64_t code = (size + 2 * o.padding() - span) / o.stride() + 1;
   return size - ((code - 1) * o.stride() - 2 * o.padding() + span);
-}
-
-/// D as a dense matrix [signal numel, code numel], one apply() per basis code.
-torch::Tensor dense_matrix(const ConvDictionary& dict, std::vector<int64_t> signal_shape) {
-  auto code_shape = dict.code_shape(signal_shape);
-  code_shape[0] = 1;
-  int64_t code_numel = 1;
-  for (size_t i = 1; i < code_shape.size(); ++i) code_numel *= code_shape[i];
-  auto basis = torch::eye(code_numel, dict.tensor_options());
-  code_shape[0] = code_numel;
-  return dict.apply(basis.view(code_shape)).reshape({code_numel, -1}).t();
 }
 
 }  // namespace

@@ -33,6 +33,10 @@ class ConvDictionary final : public sparse::LinearOperator {
 
   /// W [M, C, k(, k)].
   const torch::Tensor& weights() const { return w_; }
+  /// Replaces W by weights of the same shape (dtype and device are converted to the current
+  /// ones) and drops the cached Lipschitz constant, keeping its eigenvector as the next power
+  /// iteration's start: a learner that changes W a little per step pays a few iterations.
+  void set_weights(const torch::Tensor& weights);
   const ConvOptions& options() const { return options_; }
   int64_t num_atoms() const { return w_.size(0); }
   int64_t channels() const { return w_.size(1); }
