@@ -77,10 +77,13 @@ torch::Tensor prepare_weights(const torch::Tensor& weights, const torch::Tensor&
   return (w / norms.view({-1, 1, 1, 1})).contiguous();
 }
 
-/// `count` random crops [count, C, s, s] of images [N, C, H, W], s = min(size, H, W).
+/// Up to `count` random crops [count', C, s, s] of images [N, C, H, W], s = min(size, H, W): no
+/// more than cover the images twice over, and the images themselves when a crop is a whole image.
 torch::Tensor random_crops(const torch::Tensor& images, int64_t count, int64_t size, uint64_t seed) {
   const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
   const int64_t s = std::min({size, h, w});
+  if (s == h && s == w) return images.contiguous();
+  count = std::min(count, std::max<int64_t>(1, (2 * n * h * w + s * s - 1) / (s * s)));
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const auto index = torch::randint(n, {count}, gen, torch::kLong);
   const auto top = torch::randint(h - s + 1, {count}, gen, torch::kLong);

@@ -35,7 +35,8 @@ struct SelfLearningOptions {
   TORCH_ARG(int64_t, atoms) = 36;
   /// k, atoms are k × k.
   TORCH_ARG(int64_t, kernel_size) = 8;
-  /// Random crops of the high-pass image(s) to learn from (positions drawn from `seed`).
+  /// Random crops of the high-pass image(s) to learn from (positions drawn from `seed`); fewer
+  /// when that many would cover small images more than twice, the images whole when a crop would.
   TORCH_ARG(int64_t, crops) = 12;
   /// Side of each crop (clipped to the image size).
   TORCH_ARG(int64_t, crop_size) = 64;

@@ -1,0 +1,164 @@
+// End-to-end tests of `deepsc csc-denoise` and `deepsc csc-inpaint`, run in-process through
+// deepsc::cli::run, on synthetic pictures the tests write themselves.
+#include "cli.h"
+
+#include "deepsc/conv/denoise.h"
+#include "deepsc/conv/image_quality.h"
+#include "deepsc/data/npy_tensor.h"
+#include "deepsc/viz/image_grid.h"
+
+#include "support/scratch_dir.h"
+#include "support/synthetic_images.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using deepsc::data::save_npy;
+using deepsc::viz::read_png;
+using deepsc::viz::write_png;
+
+namespace {
+
+struct Outcome {
+  int code;
+  std::string out, err;
+};
+
+Outcome run(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  int code = deepsc::cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+class CliDenoise : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = deepsc::testing::fresh_dir("cli_denoise_" +
+                                      std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    clean_ = deepsc::testing::synthetic_picture(64).to(torch::kFloat);
+    write_png(path("clean.png"), clean_[0]);
+    save_npy(path("W.npy"), deepsc::conv::dct_dictionary(24, 1, 8));
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+  torch::Tensor clean_;  // [1, 1, 64, 64]
+};
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+}  // namespace
+
+TEST_F(CliDenoise, AddNoiseThenDenoiseReportsBetterPsnrAndSsim) {
+  auto r = run({"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--add-noise", "--seed", "3", "--dict",
+                path("W.npy"), "--out", path("out.png"), "--noisy-out", path("noisy.png"), "--json", "--threads", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto out = read_png(path("out.png"));
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{1, 64, 64}));
+  EXPECT_EQ(read_png(path("noisy.png")).sizes(), out.sizes());
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["command"], "csc-denoise");
+  EXPECT_EQ(j["sigma"].get<double>(), 25.0);
+  EXPECT_NEAR(j["noisy"]["psnr"].get<double>(), 20.2, 0.5);  // σ = 25 on 0–255
+  EXPECT_GT(j["denoised"]["psnr"].get<double>(), j["noisy"]["psnr"].get<double>() + 5);
+  EXPECT_GT(j["denoised"]["ssim"].get<double>(), j["noisy"]["ssim"].get<double>());
+  EXPECT_EQ(j["atoms"].get<int64_t>(), 24);
+  EXPECT_EQ(j["dictionary"], path("W.npy"));
+  // The reported PSNR is the written picture's, up to its 8-bit rounding.
+  auto written = out.unsqueeze(0).to(torch::kDouble);
+  EXPECT_NEAR(deepsc::conv::psnr(written, clean_.to(torch::kDouble)).item<double>(), j["denoised"]["psnr"].get<double>(), 0.1);
+  // The same seed gives the same noise, hence the same result.
+  auto again = run({"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--add-noise", "--seed", "3", "--dict",
+                    path("W.npy"), "--out", path("out2.png"), "--json", "--threads", "2"});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["noisy"], j["noisy"]);
+}
+
+TEST_F(CliDenoise, RgbNoisyPictureWithCleanReferenceAndLearnedDictionary) {
+  // An RGB noisy picture (the same grey in each channel) and a grey clean reference.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(4);
+  auto noisy = (clean_[0] + 0.1 * torch::randn(clean_[0].sizes(), gen)).clamp(0, 1);
+  write_png(path("noisy_rgb.png"), noisy.expand({3, 64, 64}).contiguous());
+  auto r = run({"csc-denoise", "--image", path("noisy_rgb.png"), "--sigma", "25.5", "--clean", path("clean.png"),
+                "--out", path("out.png"), "--atoms", "8", "--kernel-size", "5", "--crops", "2", "--epochs", "2",
+                "--save-dict", path("learned.npy"), "--threads", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("converted to grey"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("learned from the image"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("noisy:    PSNR"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("denoised: PSNR"), std::string::npos) << r.out;
+  EXPECT_EQ(deepsc::data::load_npy(path("learned.npy")).sizes(), (std::vector<int64_t>{8, 1, 5, 5}));
+  EXPECT_EQ(read_png(path("out.png")).size(0), 1);  // written grey
+}
+
+TEST_F(CliDenoise, InpaintRandomMissingBeatsBaselineAndMaskFileWorks) {
+  auto r = run({"csc-inpaint", "--image", path("clean.png"), "--missing", "0.5", "--seed", "5", "--dict", path("W.npy"),
+                "--out", path("out.png"), "--corrupted-out", path("holes.png"), "--json", "--threads", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["missing_fraction"].get<double>(), 0.5, 0.05);
+  EXPECT_GT(j["inpainted"]["psnr"].get<double>(), j["baseline"]["psnr"].get<double>() + 0.3);
+  EXPECT_EQ(read_png(path("out.png")).sizes(), (std::vector<int64_t>{1, 64, 64}));
+
+  // A mask picture (white = known) with a separate clean reference.
+  auto mask = torch::ones({1, 64, 64});
+  mask.narrow(1, 20, 6).narrow(2, 10, 40).zero_();  // a scratch across the picture
+  write_png(path("mask.png"), mask);
+  write_png(path("scratched.png"), clean_[0] * mask);
+  r = run({"csc-inpaint", "--image", path("scratched.png"), "--mask", path("mask.png"), "--clean", path("clean.png"),
+           "--dict", path("W.npy"), "--out", path("out2.png"), "--threads", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("inpainted:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("baseline"), std::string::npos) << r.out;
+}
+
+TEST_F(CliDenoise, BadInputsGiveOneLineErrorsAndNoOutputFile) {
+  { std::ofstream(path("junk.png")) << "this is not a picture"; }
+  save_npy(path("W_rgb.npy"), deepsc::conv::dct_dictionary(4, 3, 5));
+  save_npy(path("W_rank3.npy"), torch::rand({4, 5, 5}));
+  write_png(path("small.png"), torch::rand({1, 5, 5}));  // below the blur radius
+  write_png(path("wide.png"), torch::rand({1, 64, 70}));
+  write_png(path("black.png"), torch::zeros({1, 64, 64}));
+  const std::string out = path("result.png");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"csc-denoise", "--image", path("junk.png"), "--sigma", "25"}, "junk.png"},
+      {{"csc-denoise", "--image", path("missing.png"), "--sigma", "25"}, "missing.png"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "-3"}, "sigma"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--clean", path("wide.png")}, "--clean"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("W_rgb.npy")}, "--dict"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("W_rank3.npy")}, "rank"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("junk.png")}, "junk.png"},
+      {{"csc-denoise", "--image", path("small.png"), "--sigma", "25", "--dict", path("W.npy")}, "small"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--add-noise", "--clean", path("clean.png")},
+       "--clean"},
+      {{"csc-inpaint", "--image", path("clean.png")}, "--mask"},
+      {{"csc-inpaint", "--image", path("clean.png"), "--missing", "0.5", "--mask", path("black.png")}, "--mask"},
+      {{"csc-inpaint", "--image", path("clean.png"), "--mask", path("black.png")}, "known"},
+      {{"csc-inpaint", "--image", path("clean.png"), "--mask", path("wide.png")}, "--mask"},
+      {{"csc-inpaint", "--image", path("clean.png"), "--missing", "1.5"}, "missing"},
+  };
+  for (const auto& [args, expected] : cases) {
+    auto full = args;
+    full.insert(full.end(), {"--out", out, "--threads", "1"});
+    auto r = run(full);
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    EXPECT_NE(r.code, 0) << joined;
+    EXPECT_TRUE(one_line(r.err)) << joined << "-> " << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << joined << "-> " << r.err;
+    EXPECT_FALSE(fs::exists(out)) << joined;
+  }
+  // An output folder that does not exist: refused before any work, nothing written.
+  auto r = run({"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("W.npy"), "--out",
+                path("no/such/folder/out.png")});
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+  // Nothing but the inputs was left in the folder (no temporary files).
+  for (const auto& entry : fs::directory_iterator(dir_))
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
+}
