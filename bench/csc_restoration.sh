@@ -2,6 +2,9 @@
 # Measures CSC denoising (σ = 25 on 0–255) and inpainting (50 % of the pixels missing) on natural
 # grey pictures, as reported in docs/ (section "Denoising and inpainting"). Every setting is the
 # library's default (none was tuned on these pictures); noise and masks come from --seed.
+# Side by side with a patch-based baseline built from scikit-learn (bench/peers/
+# sklearn_patch_denoise.py: K-SVD-style, 8×8 patches, 256 learned atoms, OMP to the noise level),
+# both denoising the same 8-bit noisy PNG.
 #
 # Usage: bench/csc_restoration.sh [OUT_DIR] [IMAGE...]
 #   OUT_DIR   where pictures and JSON reports go (default runs/csc-restoration)
@@ -36,6 +39,20 @@ for name in "${images[@]}"; do
   printf '| %s | denoise σ=25 | %.2f / %.3f | %.2f / %.3f | %.0f |\n' "$name" \
     "$(field "$j" '["noisy"]["psnr"]')" "$(field "$j" '["noisy"]["ssim"]')" \
     "$(field "$j" '["denoised"]["psnr"]')" "$(field "$j" '["denoised"]["ssim"]')" "$(field "$j" '["seconds"]')"
+  # The same 8-bit noisy picture through deepsc and through the patch-based baseline.
+  "$deepsc" csc-denoise --image "$out/$name-noisy.png" --clean "$picture" --sigma 25 --seed "$seed" \
+    --threads "$threads" --out "$out/$name-denoised-png.png" --json > "$out/$name-denoise-png.json"
+  j="$out/$name-denoise-png.json"
+  printf '| %s | denoise σ=25, 8-bit noisy PNG | %.2f / %.3f | %.2f / %.3f | %.0f |\n' "$name" \
+    "$(field "$j" '["noisy"]["psnr"]')" "$(field "$j" '["noisy"]["ssim"]')" \
+    "$(field "$j" '["denoised"]["psnr"]')" "$(field "$j" '["denoised"]["ssim"]')" "$(field "$j" '["seconds"]')"
+  if /usr/bin/python3 -c 'import sklearn, imageio' 2> /dev/null; then
+    /usr/bin/python3 "$root/bench/peers/sklearn_patch_denoise.py" --noisy "$out/$name-noisy.png" --clean "$picture" \
+      --sigma 25 --threads "$threads" --out "$out/$name-patch-baseline.png" > "$out/$name-patch-baseline.json"
+    j="$out/$name-patch-baseline.json"
+    printf '| %s | patch baseline (scikit-learn), same PNG | %.2f / – | %.2f / – | %.0f |\n' "$name" \
+      "$(field "$j" '["noisy_psnr"]')" "$(field "$j" '["psnr"]')" "$(field "$j" '["seconds"]')"
+  fi
 
   "$deepsc" csc-inpaint --image "$picture" --missing 0.5 --seed "$seed" --threads "$threads" \
     --out "$out/$name-inpainted.png" --corrupted-out "$out/$name-holes.png" --json > "$out/$name-inpaint.json"

@@ -4,19 +4,20 @@
 # which is an order of magnitude slower.
 # Idempotent: does nothing (and needs no root) when every package is present.
 # Usage: scripts/install-deps.sh [--with-peers]
-#   --with-peers  also installs the Python peers used by bench/ (scikit-learn, PyTorch).
+#   --with-peers  also installs the Python peers used by bench/ (scikit-learn, PyTorch, and what
+#                 SPORCO needs: SciPy, pyFFTW, imageio, filetype).
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libgloo-dev libopenblas0-openmp
-  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libstb-dev zlib1g-dev
+  libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libfmt-dev libspdlog-dev libstb-dev zlib1g-dev libmatio-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   dataset-fashion-mnist gnuplot-nox
 )
 if [[ "${1:-}" == "--with-peers" ]]; then
-  packages+=(python3-sklearn python3-torch python3-numpy)
+  packages+=(python3-sklearn python3-torch python3-numpy python3-scipy python3-pyfftw python3-imageio python3-filetype)
 fi
 
 missing=()

@@ -14,6 +14,11 @@ Action add_learn_conv_dict_command(CLI::App& app);
 /// cmd_csc_denoise.cpp, cmd_csc_inpaint.cpp: `deepsc csc-denoise`, `deepsc csc-inpaint`.
 Action add_csc_denoise_command(CLI::App& app);
 Action add_csc_inpaint_command(CLI::App& app);
+/// cmd_train.cpp, cmd_eval.cpp, cmd_benchmark.cpp: training and evaluating classifiers.
+Action add_train_command(CLI::App& app);
+Action add_eval_command(CLI::App& app);
+Action add_filters_command(CLI::App& app);
+Action add_benchmark_command(CLI::App& app);
 
 void add_runtime_options(CLI::App& command, RuntimeOptions& runtime) {
   command.add_option("--threads", runtime.threads, "LibTorch intra-op threads (0 = all cores)")
@@ -55,6 +60,10 @@ int run(int argc, const char* const argv[], std::ostream& out, std::ostream& err
   add(&add_csc_denoise_command);
   add(&add_csc_inpaint_command);
   add(&add_demo_command);
+  add(&add_train_command);
+  add(&add_eval_command);
+  add(&add_filters_command);
+  add(&add_benchmark_command);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,7 @@
 #include "deepsc/data/idx.h"
 
+#include "parser_support.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -15,25 +17,7 @@
 namespace deepsc::idx {
 namespace {
 
-// Escapes control and non-ASCII bytes so an error message stays on one printable line.
-std::string one_line(const std::string& s, size_t max_len) {
-  std::string out;
-  for (const char ch : s) {
-    if (out.size() >= max_len) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f) {
-      out += ch;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
+using detail::one_line;
 
 std::optional<Array::Type> type_from_code(uint8_t code) {
   switch (code) {

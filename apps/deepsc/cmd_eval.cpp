@@ -1,0 +1,131 @@
+// deepsc eval: top-1 / top-5 / loss (and the CSC layers' residuals) of a trained checkpoint on a
+// data split; deepsc filters: a picture of a checkpoint's first dictionary (CSC atoms or the
+// stem's convolution filters).
+#include "cli.h"
+#include "command_support.h"
+
+#include "deepsc/train/trainer.h"
+#include "deepsc/viz/image_grid.h"
+
+#include <filesystem>
+#include <iomanip>
+
+namespace deepsc::cli {
+
+namespace {
+
+struct CheckpointOptions {
+  std::string checkpoint, config, split = "test", data, png;
+  std::vector<std::string> overrides;
+  int64_t layer = 0;
+  bool json = false;
+};
+
+/// The run's configuration: --config, or config.yaml next to the checkpoint; --data KIND[:ROOT]
+/// and --set override it.
+train::TrainConfig checkpoint_config(const CheckpointOptions& o) {
+  const auto path = o.config.empty() ? (std::filesystem::path(o.checkpoint).parent_path() / "config.yaml").string()
+                                     : o.config;
+  if (!std::filesystem::exists(path)) {
+    throw std::invalid_argument("--config: no " + path + " (the run folder's config.yaml); pass --config");
+  }
+  auto overrides = o.overrides;
+  if (!o.data.empty()) {
+    const auto colon = o.data.find(':');
+    overrides.push_back("data.kind=" + o.data.substr(0, colon));
+    if (colon != std::string::npos) overrides.push_back("data.root=" + o.data.substr(colon + 1));
+  }
+  return train::load_config(path, overrides);
+}
+
+std::shared_ptr<nn::Classifier> load_model(const CheckpointOptions& o, const train::TrainConfig& config,
+                                           const data::Dataset& data, const torch::Device& device) {
+  auto model = train::build_model(config.model, data.channels(), data.num_classes());
+  train::load_checkpoint(o.checkpoint, *model, nullptr);
+  model->to(device);
+  return model;
+}
+
+void run_eval(const CheckpointOptions& o, Context& ctx) {
+  auto config = checkpoint_config(o);
+  config.data.test_split = o.split;
+  const auto device = parse_device(ctx.runtime.device);
+  const auto pipeline = train::build_data(config.data);
+  auto model = load_model(o, config, *pipeline.test, device);
+  data::DataLoader loader(pipeline.test, pipeline.test_transform,
+                          data::LoaderOptions().batch_size(config.train.eval_batch_size).shuffle(false).workers(config.data.workers));
+  const auto r = train::evaluate(*model, loader, device, config.train.label_smoothing);
+  if (o.json) {
+    auto line = r.to_json();
+    line["checkpoint"] = o.checkpoint;
+    line["model"] = config.model.name;
+    line["split"] = o.split;
+    ctx.out << line.dump() << "\n";
+    return;
+  }
+  ctx.out << config.model.name << " on " << config.data.kind << "/" << o.split << " (" << r.samples
+          << " images): top-1 " << std::fixed << std::setprecision(2) << 100 * r.top1 << "%, top-5 " << 100 * r.top5
+          << "%, loss " << std::setprecision(4) << r.loss;
+  for (size_t i = 0; i < r.csc_residuals.size(); ++i) ctx.out << (i ? ", " : "; CSC residuals ") << r.csc_residuals[i];
+  ctx.out << "\n";
+}
+
+void run_filters(const CheckpointOptions& o, Context& ctx) {
+  const auto config = checkpoint_config(o);
+  const auto pipeline = train::build_data(config.data);
+  auto model = load_model(o, config, *pipeline.train, torch::kCPU);
+  torch::Tensor weights;  // [M, C, k, k]
+  std::string what;
+  const auto layers = model->csc_layers();
+  if (!layers.empty()) {
+    if (o.layer < 0 || o.layer >= static_cast<int64_t>(layers.size())) {
+      throw std::invalid_argument("--layer " + std::to_string(o.layer) + ": the model has " +
+                                  std::to_string(layers.size()) + " CSC layers");
+    }
+    weights = layers[o.layer]->weight.detach();
+    what = "CSC layer " + std::to_string(o.layer) + " atoms";
+  } else {
+    for (const auto& p : model->named_parameters()) {
+      if (p.value().dim() == 4) {
+        weights = p.value().detach();
+        what = p.key() + " filters";
+        break;
+      }
+    }
+  }
+  const int64_t channels = weights.size(1) == 3 ? 3 : 1;
+  auto shown = channels == 3 ? weights : weights.narrow(1, 0, 1);
+  viz::write_dictionary_png(o.png, shown.cpu().to(torch::kFloat), channels, 0, 8);
+  ctx.out << "wrote " << what << " " << weights.sizes() << " -> " << o.png << "\n";
+}
+
+void add_checkpoint_options(CLI::App* cmd, CheckpointOptions& o) {
+  cmd->add_option("--checkpoint", o.checkpoint, "RUN_DIR/checkpoint-best.pt or checkpoint-last.pt")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--config", o.config, "The run's configuration (default: config.yaml next to the checkpoint)");
+  cmd->add_option("--set", o.overrides, "Override a configuration value: section.key=value (repeatable)");
+}
+
+}  // namespace
+
+Action add_eval_command(CLI::App& app) {
+  auto o = std::make_shared<CheckpointOptions>();
+  auto* cmd = app.add_subcommand("eval", "Evaluate a trained checkpoint: top-1, top-5, loss, CSC residuals");
+  add_checkpoint_options(cmd, *o);
+  cmd->add_option("--data", o->data, "Data set KIND[:ROOT] (default: the run's)");
+  cmd->add_option("--split", o->split, "Split to evaluate")->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print a JSON summary");
+  return [o](Context& ctx) { run_eval(*o, ctx); };
+}
+
+Action add_filters_command(CLI::App& app) {
+  auto o = std::make_shared<CheckpointOptions>();
+  auto* cmd = app.add_subcommand("filters", "Picture of a checkpoint's learned dictionary (CSC atoms) or stem filters");
+  add_checkpoint_options(cmd, *o);
+  cmd->add_option("--png", o->png, "Output picture")->required();
+  cmd->add_option("--layer", o->layer, "Which CSC layer (forward order)")->capture_default_str();
+  return [o](Context& ctx) { run_filters(*o, ctx); };
+}
+
+}  // namespace deepsc::cli

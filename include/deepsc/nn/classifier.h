@@ -1,0 +1,45 @@
+#pragma once
+/// What every image classifier of deepsc::nn offers the trainer: images → logits, and the CSC
+/// layers inside (to set λ at run time or read their residuals).
+
+#include "deepsc/nn/csc_layer.h"
+
+#include <vector>
+
+namespace deepsc::nn {
+
+/// First layers of a ResNet: CIFAR (conv 3×3 s1 p1, no max-pool) or ImageNet (conv 7×7 s2 p3 and
+/// max-pool 3×3 s2 p1).
+enum class Stem { Cifar, ImageNet };
+
+/// Parses "cifar" | "imagenet"; throws std::invalid_argument otherwise.
+Stem parse_stem(const std::string& name);
+const char* stem_name(Stem stem);
+
+struct ModelOptions {
+  /// ≥ 1.
+  TORCH_ARG(int64_t, num_classes) = 10;
+  /// Channels of the images (1 grey, 3 colour), ≥ 1.
+  TORCH_ARG(int64_t, in_channels) = 3;
+  TORCH_ARG(Stem, stem) = Stem::Cifar;
+  /// Width multiplier w > 0: stages have max(1, round(64w)), 128w, 256w, 512w channels.
+  TORCH_ARG(double, width) = 1.0;
+  /// Options of every CSC layer (atoms/kernel/stride/padding are set by the architecture).
+  TORCH_ARG(double, csc_lambda) = 0.1;
+  TORCH_ARG(int64_t, csc_iterations) = 2;
+  TORCH_ARG(CscSolver, csc_solver) = CscSolver::Published;
+  TORCH_ARG(bool, csc_learnable_lambda) = false;
+};
+
+/// Throws std::invalid_argument naming the first bad option.
+void check_model_options(const ModelOptions& options);
+
+/// A classifier: images [N, C, H, W] → logits [N, num_classes].
+class Classifier : public virtual torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(torch::Tensor images) = 0;
+  /// Every CSC layer inside, in forward order (empty for ResNet).
+  virtual std::vector<CscLayer> csc_layers() const = 0;
+};
+
+}  // namespace deepsc::nn

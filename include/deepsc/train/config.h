@@ -1,0 +1,78 @@
+#pragma once
+/// A training run, as read from a YAML preset (configs/*.yaml) plus `--set key=value` overrides.
+/// Every field has a default; unknown keys are errors (a misspelt key must not be ignored).
+///
+///   model:  name (registry name, nn::model_names()), stem (cifar | imagenet), width,
+///           csc_lambda, csc_iterations, csc_solver (ista | fista | published)
+///   data:   kind (fashion-mnist | mnist | cifar10 | cifar100 | svhn | folder), root,
+///           train_split, test_split, augment (none | crop-flip | resized-crop-flip),
+///           image_size, crop_padding, test_resize (0: none), mean, std (one value per channel), workers
+///   train:  epochs, batch_size, lr, momentum, nesterov, weight_decay, schedule (cosine | multistep),
+///           min_lr (cosine), milestones + gamma (multistep, in epochs), label_smoothing,
+///           eval_batch_size, max_steps_per_epoch (0: all; for quick smoke runs)
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace deepsc::train {
+
+struct ModelConfig {
+  std::string name = "sdnet18";
+  std::string stem = "cifar";
+  double width = 1.0;
+  double csc_lambda = 0.1;
+  int64_t csc_iterations = 2;
+  std::string csc_solver = "published";
+};
+
+struct DataConfig {
+  std::string kind = "fashion-mnist";
+  std::string root;  // empty: the kind's default location
+  std::string train_split = "train";
+  std::string test_split = "test";
+  std::string augment = "crop-flip";
+  int64_t image_size = 0;    // crop size; 0: the data's own size
+  int64_t crop_padding = 4;  // crop-flip: zero padding before the random crop
+  int64_t test_resize = 0;   // shorter side before the centre crop at test time; 0: none
+  std::vector<double> mean{0.5};
+  std::vector<double> std{0.5};
+  int64_t workers = 2;
+};
+
+struct OptimConfig {
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+  double lr = 0.1;
+  double momentum = 0.9;
+  bool nesterov = true;
+  double weight_decay = 5e-4;
+  std::string schedule = "cosine";
+  double min_lr = 1e-6;
+  std::vector<int64_t> milestones;
+  double gamma = 0.1;
+  double label_smoothing = 0.0;
+  int64_t eval_batch_size = 256;
+  int64_t max_steps_per_epoch = 0;
+};
+
+struct TrainConfig {
+  ModelConfig model;
+  DataConfig data;
+  OptimConfig train;
+};
+
+/// Reads a preset and applies overrides "section.key=value" (value in YAML syntax, e.g.
+/// "train.epochs=3", "data.mean=[0.5]"). Throws std::invalid_argument naming the file and the
+/// key for unreadable files, unknown keys, values of the wrong type and values out of range.
+TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// Parses YAML text (the preset's contents) with overrides; `origin` names it in errors.
+TrainConfig parse_config(const std::string& yaml, const std::vector<std::string>& overrides = {},
+                         const std::string& origin = "config");
+
+/// The configuration as YAML (saved into the run folder, so a run documents itself and a resume
+/// can check it continues the same run).
+std::string to_yaml(const TrainConfig& config);
+
+}  // namespace deepsc::train

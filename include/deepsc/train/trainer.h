@@ -1,0 +1,86 @@
+#pragma once
+/// Training and evaluation of image classifiers (ResNet, SDNet, ...) by mini-batch SGD:
+///   min_θ  E_(x,y) CE_ε(f_θ(x), y) + (wd/2)‖θ‖²
+/// with cross-entropy CE_ε (label smoothing ε), SGD with momentum (optionally Nesterov) and the
+/// schedules of schedule.h, on the data sets of deepsc::data. Everything a run produces goes into
+/// one folder:
+///   config.yaml          the configuration (a resume checks it is unchanged)
+///   metrics.jsonl        one JSON object per completed epoch (losses, top-1/top-5, lr, images/s,
+///                        the mean CSC residual ‖x − Dc‖² per CSC layer on the test set)
+///   metrics.tsv          the same as a table: epoch, train loss/top-1, test loss/top-1/top-5, lr, s
+///   checkpoint-last.pt   model + optimiser + counters after the last completed epoch
+///   checkpoint-best.pt   the model at the best test top-1 so far
+/// Runs are deterministic for a seed (data order and augmentation depend only on the seed, the
+/// epoch and the position), so a run killed at any point and resumed ends identical to an
+/// uninterrupted one.
+
+#include "deepsc/data/dataset.h"
+#include "deepsc/nn/registry.h"
+#include "deepsc/train/checkpoint.h"
+#include "deepsc/train/config.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace deepsc::train {
+
+/// Loss and accuracy over a data set.
+struct EvalResult {
+  double loss = 0;
+  double top1 = 0;  // fraction in [0, 1]
+  double top5 = 0;
+  int64_t samples = 0;
+  std::vector<double> csc_residuals;  // mean ‖x − D c‖² per CSC layer, forward order
+  double seconds = 0;
+  nlohmann::json to_json() const;
+};
+
+/// Evaluates `model` (switched to eval mode, no gradients) on every batch of `loader`'s epoch 0.
+EvalResult evaluate(nn::Classifier& model, data::DataLoader& loader, const torch::Device& device,
+                    double label_smoothing = 0);
+
+/// Number of the `labels` [B] whose class is among the k largest `logits` [B, K].
+int64_t topk_correct(const torch::Tensor& logits, const torch::Tensor& labels, int64_t k);
+
+/// Progress within an epoch, for progress bars.
+struct StepProgress {
+  int64_t epoch = 0, epochs = 0, step = 0, steps = 0;
+  double loss = 0, lr = 0, images_per_second = 0, eta_seconds = 0;
+};
+
+struct TrainOptions {
+  std::string out_dir;
+  /// Continue the run in out_dir from its checkpoint-last.pt (error if the config differs).
+  bool resume = false;
+  torch::Device device = torch::kCPU;
+  uint64_t seed = 0;
+  /// Called after every optimisation step (may be empty).
+  std::function<void(const StepProgress&)> on_step;
+  /// Called with each epoch's metrics line (may be empty).
+  std::function<void(const nlohmann::json&)> on_epoch;
+};
+
+struct TrainSummary {
+  RunState state;
+  EvalResult last;
+  std::string model_name;
+  int64_t parameters = 0;
+};
+
+/// The model a configuration describes, for a data set of `channels` channels and `classes` classes.
+std::shared_ptr<nn::Classifier> build_model(const ModelConfig& config, int64_t channels, int64_t classes);
+
+/// The data sets and transforms a configuration describes.
+struct DataPipeline {
+  std::shared_ptr<const data::Dataset> train, test;
+  std::shared_ptr<const data::Transform> train_transform, test_transform;
+};
+DataPipeline build_data(const DataConfig& config);
+
+/// Trains as configured, writing the run folder described above. Throws std::invalid_argument for
+/// a run folder that already holds a run when resume is false, or whose config differs on resume.
+TrainSummary train(const TrainConfig& config, const TrainOptions& options);
+
+}  // namespace deepsc::train

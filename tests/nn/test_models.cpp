@@ -1,0 +1,159 @@
+#include "deepsc/nn/registry.h"
+#include "deepsc/nn/resnet.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+using deepsc::nn::Classifier;
+using deepsc::nn::ModelOptions;
+using deepsc::nn::Stem;
+using deepsc::nn::make_model;
+
+namespace {
+
+int64_t count_parameters(const Classifier& model) {
+  int64_t n = 0;
+  for (const auto& p : model.parameters()) n += p.numel();
+  return n;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+/// One SGD step on a random batch, so weights and BN statistics move away from their start.
+void train_step(Classifier& model, const torch::Tensor& images, int64_t classes) {
+  model.train();
+  torch::optim::SGD sgd(model.parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  auto labels = torch::randint(classes, {images.size(0)}, torch::kLong);
+  sgd.zero_grad();
+  torch::nn::functional::cross_entropy(model.forward(images), labels).backward();
+  sgd.step();
+}
+
+}  // namespace
+
+TEST(Models, EveryNameGivesLogitsForBothStemsAndChannelCounts) {
+  torch::manual_seed(0);
+  const auto names = deepsc::nn::model_names();
+  ASSERT_EQ(names.size(), 8u);
+  for (const auto& name : names) {
+    for (Stem stem : {Stem::Cifar, Stem::ImageNet}) {
+      for (int64_t channels : {1, 3}) {
+        auto model = make_model(name, ModelOptions().num_classes(7).in_channels(channels).stem(stem).width(0.25));
+        const int64_t size = stem == Stem::Cifar ? 32 : 64;
+        torch::NoGradGuard no_grad;
+        model->eval();
+        auto logits = model->forward(torch::randn({2, channels, size, size}));
+        EXPECT_EQ(logits.sizes(), c10::IntArrayRef({2, 7})) << name;
+        EXPECT_TRUE(torch::isfinite(logits).all().item<bool>()) << name;
+        // CSC layers: the stem, plus both 3×3 convs of every block for the -all variants.
+        const bool sdnet = name.rfind("sdnet", 0) == 0, all = name.find("-all") != std::string::npos;
+        const size_t blocks = name.find("34") != std::string::npos ? 16 : 8;
+        const auto csc = model->csc_layers();
+        EXPECT_EQ(csc.size(), (sdnet ? 1 : 0) + (all ? 2 * blocks : 0)) << name;
+        if (sdnet) {
+          EXPECT_EQ(csc.front()->options.in_channels(), channels);
+          EXPECT_EQ(csc.front()->options.atoms(), 16);
+          EXPECT_EQ(csc.front()->options.kernel_size(), stem == Stem::Cifar ? 3 : 7);
+          EXPECT_EQ(csc.front()->last_residual().size(0), 2);  // it ran first, on the images
+        }
+      }
+    }
+  }
+}
+
+TEST(Models, ParameterCountsAtWidthOneMatchResNet) {
+  const auto o = ModelOptions().num_classes(10).in_channels(3);
+  const int64_t resnet18 = 11173962, resnet34 = 21282122;
+  EXPECT_EQ(count_parameters(*make_model("resnet18", o)), resnet18);
+  EXPECT_EQ(count_parameters(*make_model("sdnet18", o)), resnet18);
+  EXPECT_EQ(count_parameters(*make_model("sdnet18-all", o)), resnet18);
+  EXPECT_EQ(count_parameters(*make_model("resnet34", o)), resnet34);
+  EXPECT_EQ(count_parameters(*make_model("sdnet34", o)), resnet34);
+  // Without shortcuts the three 1×1 projections (and their BN) are gone.
+  const int64_t projections = (64 * 128 + 2 * 128) + (128 * 256 + 2 * 256) + (256 * 512 + 2 * 512);
+  EXPECT_EQ(count_parameters(*make_model("sdnet18-all-noshortcut", o)), resnet18 - projections);
+  // A learnable λ adds one parameter per atom: 64 in the stem.
+  EXPECT_EQ(count_parameters(*make_model("sdnet18", ModelOptions().csc_learnable_lambda(true))), resnet18 + 64);
+}
+
+TEST(Models, WidthMultiplierScalesChannels) {
+  auto model = std::dynamic_pointer_cast<deepsc::nn::ResNetImpl>(make_model("resnet18", ModelOptions().width(0.01)));
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->stage_width(0), 1);  // at least one channel
+  EXPECT_EQ(model->stage_width(3), 5);
+  auto half = std::dynamic_pointer_cast<deepsc::nn::ResNetImpl>(make_model("sdnet34", ModelOptions().width(0.5)));
+  EXPECT_EQ(half->stage_width(0), 32);
+  EXPECT_EQ(half->fc->options.in_features(), 256);
+}
+
+TEST(Models, BackwardReachesCscWeightsAndLearnableLambda) {
+  torch::manual_seed(1);
+  auto model = make_model("sdnet18-all", ModelOptions().in_channels(1).width(0.25).csc_learnable_lambda(true)
+                                             .csc_solver(deepsc::nn::CscSolver::Fista).csc_iterations(3));
+  auto images = torch::randn({4, 1, 28, 28});
+  auto loss = torch::nn::functional::cross_entropy(model->forward(images), torch::randint(10, {4}, torch::kLong));
+  loss.backward();
+  for (const auto& csc : model->csc_layers()) {
+    ASSERT_TRUE(csc->weight.grad().defined());
+    EXPECT_GT(csc->weight.grad().abs().sum().item<double>(), 0);
+    ASSERT_TRUE(csc->lambda.grad().defined());
+    EXPECT_EQ(csc->options.iterations(), 3);
+  }
+  // The model-wide λ can be changed at run time on every CSC layer.
+  for (auto& csc : model->csc_layers()) csc->set_lambda(0.5);
+  EXPECT_TRUE(torch::allclose(model->csc_layers().back()->lambda, torch::full({128}, 0.5)));
+}
+
+TEST(Models, SaveLoadAndCloneReproduceOutputsExactly) {
+  torch::manual_seed(2);
+  for (const std::string name : {"resnet18", "sdnet18", "sdnet18-all"}) {
+    const auto o = ModelOptions().in_channels(1).width(0.25).csc_learnable_lambda(true);
+    auto model = make_model(name, o);
+    auto images = torch::randn({4, 1, 28, 28});
+    train_step(*model, images, 10);
+    model->eval();
+
+    auto copy = std::dynamic_pointer_cast<Classifier>(model->clone());
+    ASSERT_TRUE(copy) << name;
+    EXPECT_EQ(copy->csc_layers().size(), model->csc_layers().size());
+    torch::NoGradGuard no_grad;
+    auto expected = model->forward(images);
+    EXPECT_TRUE(torch::equal(copy->forward(images), expected)) << name;
+    // The copy owns its parameters.
+    copy->parameters().front().add_(1);
+    EXPECT_FALSE(torch::equal(copy->parameters().front(), model->parameters().front())) << name;
+
+    std::stringstream stream;
+    torch::save(model, stream);  // a shared_ptr<Classifier> is a module to torch::save / torch::load
+    auto loaded = make_model(name, o);
+    torch::load(loaded, stream);
+    loaded->eval();
+    // The CSC layers' power-iteration vectors are buffers, saved too: both go on alike.
+    EXPECT_TRUE(torch::equal(loaded->forward(images), model->forward(images))) << name;
+  }
+}
+
+TEST(Models, UnknownNamesAndBadOptionsAreNamed) {
+  const auto message = error_of([] { make_model("resnet50", ModelOptions()); });
+  EXPECT_NE(message.find("unknown model 'resnet50'"), std::string::npos) << message;
+  for (const auto& name : deepsc::nn::model_names()) EXPECT_NE(message.find(name), std::string::npos) << name;
+  EXPECT_NE(error_of([] { make_model("resnet18", ModelOptions().width(0)); }).find("width"), std::string::npos);
+  EXPECT_NE(error_of([] { make_model("resnet18", ModelOptions().num_classes(0)); }).find("num_classes"), std::string::npos);
+  EXPECT_NE(error_of([] { make_model("resnet18", ModelOptions().in_channels(0)); }).find("in_channels"), std::string::npos);
+  EXPECT_NE(error_of([] { make_model("sdnet18", ModelOptions().csc_lambda(-1)); }).find("csc_lambda"), std::string::npos);
+  EXPECT_NE(error_of([] { make_model("sdnet18", ModelOptions().csc_iterations(0)); }).find("csc_iterations"),
+            std::string::npos);
+  EXPECT_EQ(deepsc::nn::parse_stem("imagenet"), Stem::ImageNet);
+  EXPECT_NE(error_of([] { deepsc::nn::parse_stem("mnist"); }).find("cifar or imagenet"), std::string::npos);
+  auto model = make_model("resnet18", ModelOptions().width(0.25));
+  EXPECT_NE(error_of([&] { model->forward(torch::randn({2, 1, 32, 32})); }).find("images must be [N, 3, H, W]"),
+            std::string::npos);
+}
