@@ -69,5 +69,5 @@ if a.codes:
     np.save(a.codes, np.ascontiguousarray(np.transpose(codes, (2, 0, 1))))
 last = solver.itstat[-1]
 print(json.dumps({"solver": a.solver, "tol": a.tol, "auto_rho": a.auto_rho, "iterations": len(solver.itstat),
-                  "objective": last.ObjFun, "reached": a.target is not None and last.ObjFun <= a.target,
+                  "objective": float(last.ObjFun), "reached": bool(a.target is not None and last.ObjFun <= a.target),
                   "seconds": solver.timer.elapsed("solve_wo_func"), "seconds_with_objective": solver.timer.elapsed("solve")}))
