@@ -19,10 +19,7 @@ struct DenoiseCommand {
   double lambda_per_sigma = conv::DenoiseOptions(0).lambda_per_sigma();
   double lowpass_sigma = conv::DenoiseOptions(0).lowpass_sigma();
   int64_t iters = conv::DenoiseOptions(0).max_iter();
-  int64_t atoms = conv::SelfLearningOptions().atoms();
-  int64_t kernel_size = conv::SelfLearningOptions().kernel_size();
-  int64_t crops = conv::SelfLearningOptions().crops();
-  int64_t epochs = conv::SelfLearningOptions().epochs();
+  restore::LearningFlags learning;
   bool add_noise = false;
   bool json = false;
 };
@@ -49,13 +46,7 @@ void run_denoise(const DenoiseCommand& o, Context& ctx) {
   torch::Tensor weights;
   if (!o.dict.empty()) weights = restore::load_dictionary(o.dict).to(device);
 
-  auto learning = conv::SelfLearningOptions()
-                      .atoms(o.atoms)
-                      .kernel_size(o.kernel_size)
-                      .crops(o.crops)
-                      .epochs(o.epochs)
-                      .seed(ctx.runtime.seed);
-  if (!weights.defined() && !o.json) learning.on_epoch(restore::learning_progress(ctx, o.epochs));
+  const auto learning = restore::learning_options(o.learning, ctx, !weights.defined() && !o.json);
   const auto options = conv::DenoiseOptions(sigma)
                            .lambda(o.lambda)
                            .lambda_per_sigma(o.lambda_per_sigma)
@@ -139,10 +130,7 @@ Action add_csc_denoise_command(CLI::App& app) {
   cmd->add_option("--lowpass-sigma", o->lowpass_sigma, "Gaussian low-pass standard deviation, pixels")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--atoms", o->atoms, "Learning: number of atoms")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--kernel-size", o->kernel_size, "Learning: atom side k")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--crops", o->crops, "Learning: random crops of the picture")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--epochs", o->epochs, "Learning: passes over the crops")->check(CLI::PositiveNumber)->capture_default_str();
+  restore::add_learning_options(cmd, o->learning);
   cmd->add_option("--noisy-out", o->noisy_out, "Also write the noisy input as PNG (clipped, 8 bits)");
   cmd->add_option("--save-dict", o->save_dict, "Also write the dictionary used as W.npy [M, 1, k, k]");
   cmd->add_flag("--json", o->json, "Print a JSON summary instead of text");

@@ -18,10 +18,7 @@ struct InpaintCommand {
   double lambda = conv::InpaintOptions().lambda();
   double lowpass_sigma = conv::InpaintOptions().lowpass_sigma();
   int64_t iters = conv::InpaintOptions().max_iter();
-  int64_t atoms = conv::SelfLearningOptions().atoms();
-  int64_t kernel_size = conv::SelfLearningOptions().kernel_size();
-  int64_t crops = conv::SelfLearningOptions().crops();
-  int64_t epochs = conv::SelfLearningOptions().epochs();
+  restore::LearningFlags learning;
   bool json = false;
 };
 
@@ -56,13 +53,7 @@ void run_inpaint(const InpaintCommand& o, Context& ctx) {
   torch::Tensor weights;
   if (!o.dict.empty()) weights = restore::load_dictionary(o.dict).to(device);
 
-  auto learning = conv::SelfLearningOptions()
-                      .atoms(o.atoms)
-                      .kernel_size(o.kernel_size)
-                      .crops(o.crops)
-                      .epochs(o.epochs)
-                      .seed(ctx.runtime.seed);
-  if (!weights.defined() && !o.json) learning.on_epoch(restore::learning_progress(ctx, o.epochs));
+  const auto learning = restore::learning_options(o.learning, ctx, !weights.defined() && !o.json);
   const auto options = conv::InpaintOptions()
                            .lambda(o.lambda)
                            .lowpass_sigma(o.lowpass_sigma)
@@ -156,10 +147,7 @@ Action add_csc_inpaint_command(CLI::App& app) {
   cmd->add_option("--lowpass-sigma", o->lowpass_sigma, "Masked Gaussian low-pass standard deviation, pixels")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--atoms", o->atoms, "Learning: number of atoms")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--kernel-size", o->kernel_size, "Learning: atom side k")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--crops", o->crops, "Learning: random crops of the picture")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--epochs", o->epochs, "Learning: passes over the crops")->check(CLI::PositiveNumber)->capture_default_str();
+  restore::add_learning_options(cmd, o->learning);
   cmd->add_option("--corrupted-out", o->corrupted_out, "Also write the input with its missing pixels black");
   cmd->add_option("--save-dict", o->save_dict, "Also write the dictionary used as W.npy [M, 1, k, k]");
   cmd->add_flag("--json", o->json, "Print a JSON summary instead of text");

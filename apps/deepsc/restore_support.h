@@ -102,6 +102,29 @@ inline std::function<void(const conv::LearningProgress&)> learning_progress(Cont
   };
 }
 
+/// The flags of both restorations that shape the dictionary learned when no --dict is given.
+struct LearningFlags {
+  int64_t atoms = conv::SelfLearningOptions().atoms();
+  int64_t kernel_size = conv::SelfLearningOptions().kernel_size();
+  int64_t crops = conv::SelfLearningOptions().crops();
+  int64_t epochs = conv::SelfLearningOptions().epochs();
+};
+
+inline void add_learning_options(CLI::App* cmd, LearningFlags& f) {
+  cmd->add_option("--atoms", f.atoms, "Learning: number of atoms")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--kernel-size", f.kernel_size, "Learning: atom side k")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--crops", f.crops, "Learning: random crops of the picture")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--epochs", f.epochs, "Learning: passes over the crops")->check(CLI::PositiveNumber)->capture_default_str();
+}
+
+/// SelfLearningOptions from the flags, seeded by --seed, with terminal progress when `report`.
+inline conv::SelfLearningOptions learning_options(const LearningFlags& f, Context& ctx, bool report) {
+  auto learning =
+      conv::SelfLearningOptions().atoms(f.atoms).kernel_size(f.kernel_size).crops(f.crops).epochs(f.epochs).seed(ctx.runtime.seed);
+  if (report) learning.on_epoch(learning_progress(ctx, f.epochs));
+  return learning;
+}
+
 /// PSNR (dB) and SSIM of `image` against `clean`, both [1, 1, H, W] in [0, 1].
 inline nlohmann::json quality(const torch::Tensor& image, const torch::Tensor& clean) {
   const auto a = image.to(torch::kCPU, torch::kDouble), b = clean.to(torch::kCPU, torch::kDouble);

@@ -5,6 +5,7 @@
 #include "deepsc/viz/image_grid.h"
 
 #include "support/random_problems.h"
+#include "support/cli_runner.h"
 #include "support/scratch_dir.h"
 
 #include <gtest/gtest.h>
@@ -21,22 +22,13 @@ using deepsc::data::save_npy;
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string out, err;
-};
-
-Outcome run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  int code = deepsc::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using deepsc::testing::Outcome;
+using deepsc::testing::run;
 
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = deepsc::testing::fresh_dir("cli_" +
-                                      std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ = deepsc::testing::test_dir("cli_");
   }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   /// Writes D [16, 48] (unit norm) and Y [10, 16] with sparse structure, in the given dtype.

@@ -3,6 +3,7 @@
 
 #include "deepsc/data/npy_tensor.h"
 
+#include "support/cli_runner.h"
 #include "support/scratch_dir.h"
 
 #include <gtest/gtest.h>
@@ -19,22 +20,13 @@ using deepsc::data::save_npy;
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string out, err;
-};
-
-Outcome run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  int code = deepsc::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using deepsc::testing::Outcome;
+using deepsc::testing::run;
 
 class CliConv : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = deepsc::testing::fresh_dir("cli_conv_" +
-                                      std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ = deepsc::testing::test_dir("cli_conv_");
   }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   fs::path dir_;

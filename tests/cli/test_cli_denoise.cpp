@@ -7,6 +7,7 @@
 #include "deepsc/data/npy_tensor.h"
 #include "deepsc/viz/image_grid.h"
 
+#include "support/cli_runner.h"
 #include "support/scratch_dir.h"
 #include "support/synthetic_images.h"
 
@@ -24,22 +25,13 @@ using deepsc::viz::write_png;
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string out, err;
-};
-
-Outcome run(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  int code = deepsc::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using deepsc::testing::Outcome;
+using deepsc::testing::run;
 
 class CliDenoise : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = deepsc::testing::fresh_dir("cli_denoise_" +
-                                      std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    dir_ = deepsc::testing::test_dir("cli_denoise_");
     clean_ = deepsc::testing::synthetic_picture(64).to(torch::kFloat);
     write_png(path("clean.png"), clean_[0]);
     save_npy(path("W.npy"), deepsc::conv::dct_dictionary(24, 1, 8));
