@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh --target deepsc
 deepsc=build/apps/deepsc/deepsc
 run="${DEEPSC_RUN:-runs/fashion-mnist-sdnet18}"
 mkdir -p "$(dirname "$run")"
