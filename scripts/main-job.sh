@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh --target deepsc
+# Unity translation units: the tool builds in about half the time (the PCH is loaded once per batch).
+scripts/build.sh --target deepsc -DDEEPSC_UNITY_BUILD=ON
 deepsc=build/apps/deepsc/deepsc
 run="${DEEPSC_RUN:-runs/fashion-mnist-sdnet18}"
 mkdir -p "$(dirname "$run")"

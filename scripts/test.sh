@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh -DDEEPSC_UNITY_BUILD=OFF
 ctest --test-dir build --output-on-failure --timeout 900 "$@"

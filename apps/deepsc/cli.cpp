@@ -19,6 +19,10 @@ Action add_train_command(CLI::App& app);
 Action add_eval_command(CLI::App& app);
 Action add_filters_command(CLI::App& app);
 Action add_benchmark_command(CLI::App& app);
+/// cmd_attack.cpp: `deepsc attack` (accuracy under adversarial attacks, λ re-chosen).
+Action add_attack_command(CLI::App& app);
+/// cmd_robust.cpp: `deepsc robust` (accuracy under noise: λ sweep, fitted λ(r), per-sample λ).
+Action add_robust_command(CLI::App& app);
 
 void add_runtime_options(CLI::App& command, RuntimeOptions& runtime) {
   command.add_option("--threads", runtime.threads, "LibTorch intra-op threads (0 = all cores)")
@@ -64,6 +68,8 @@ int run(int argc, const char* const argv[], std::ostream& out, std::ostream& err
   add(&add_eval_command);
   add(&add_filters_command);
   add(&add_benchmark_command);
+  add(&add_attack_command);
+  add(&add_robust_command);
 
   try {
     app.parse(argc, argv);

@@ -10,7 +10,7 @@ namespace deepsc::conv {
 
 namespace {
 
-void check_options(const ConvDictionary& dict, const AdmmOptions& o) {
+void check_admm_options(const ConvDictionary& dict, const AdmmOptions& o) {
   if (dict.options().stride() != 1) {
     throw std::invalid_argument("admm needs a dictionary with stride 1 (the FFT diagonalises only stride-1 "
                                 "convolutions), got stride " + std::to_string(dict.options().stride()) +
@@ -44,7 +44,7 @@ void shrink_into(torch::Tensor& out, const torch::Tensor& v, const torch::Tensor
 }  // namespace
 
 sparse::SolverResult admm(const ConvDictionary& dict, const torch::Tensor& signals, const AdmmOptions& o) {
-  check_options(dict, o);
+  check_admm_options(dict, o);
   dict.check_signals(signals);
   torch::NoGradGuard no_grad;
 

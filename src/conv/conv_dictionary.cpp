@@ -18,10 +18,12 @@ void check_options(const ConvOptions& o) {
   if (o.padding() < 0) throw std::invalid_argument("padding must be >= 0, got " + std::to_string(o.padding()));
   if (o.dilation() < 1) throw std::invalid_argument("dilation must be >= 1, got " + std::to_string(o.dilation()));
   // conv_transpose allows output padding below the stride or the dilation.
-  if (o.output_padding() < 0 || o.output_padding() >= std::max(o.stride(), o.dilation())) {
-    throw std::invalid_argument("output padding must be in [0, max(stride, dilation)), got " +
-                                std::to_string(o.output_padding()));
-  }
+  auto check_output_padding = [&](int64_t q) {
+    if (q < 0 || q >= std::max(o.stride(), o.dilation()))
+      throw std::invalid_argument("output padding must be in [0, max(stride, dilation)), got " + std::to_string(q));
+  };
+  check_output_padding(o.output_padding());
+  if (o.output_padding_last() != -1) check_output_padding(o.output_padding_last());
 }
 
 }  // namespace
@@ -79,11 +81,12 @@ std::vector<int64_t> ConvDictionary::code_shape(c10::IntArrayRef signal_shape) c
     const int64_t code = (size + 2 * o.padding() - span) / o.stride() + 1;
     // conv_transpose gives back (code − 1)s − 2p + span + q; it must be the signal's size.
     const int64_t needed = size - ((code - 1) * o.stride() - 2 * o.padding() + span);
-    if (needed != o.output_padding()) {
+    const int64_t has = o.output_padding_of(d, dims);
+    if (needed != has) {
       throw std::invalid_argument("signals " + shape_string(signal_shape) + " with stride " + std::to_string(o.stride()) +
                                   " and padding " + std::to_string(o.padding()) + " need output padding " +
-                                  std::to_string(needed) + ", the dictionary has " +
-                                  std::to_string(o.output_padding()));
+                                  std::to_string(needed) + " on axis " + std::to_string(d) + ", the dictionary has " +
+                                  std::to_string(has));
     }
     out.push_back(code);
   }
@@ -100,7 +103,8 @@ int64_t ConvDictionary::output_padding_for(int64_t size, int64_t k, const ConvOp
 torch::Tensor ConvDictionary::apply(const torch::Tensor& codes) const {
   const auto& o = options_;
   if (spatial_dims() == 2) {
-    return torch::conv_transpose2d(codes, w_, {}, o.stride(), o.padding(), o.output_padding(), 1, o.dilation());
+    return torch::conv_transpose2d(codes, w_, {}, o.stride(), o.padding(),
+                                   {o.output_padding_of(0, 2), o.output_padding_of(1, 2)}, 1, o.dilation());
   }
   return torch::conv_transpose1d(codes, w_, {}, o.stride(), o.padding(), o.output_padding(), 1, o.dilation());
 }
@@ -109,6 +113,18 @@ torch::Tensor ConvDictionary::adjoint(const torch::Tensor& signals) const {
   const auto& o = options_;
   if (spatial_dims() == 2) return torch::conv2d(signals, w_, {}, o.stride(), o.padding(), o.dilation());
   return torch::conv1d(signals, w_, {}, o.stride(), o.padding(), o.dilation());
+}
+
+torch::Tensor ConvDictionary::scaled_adjoint(const torch::Tensor& signals, double scale, const torch::Tensor& bias) const {
+  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != num_atoms())) {
+    std::ostringstream msg;
+    msg << "scaled_adjoint bias must be [" << num_atoms() << "] (one per atom), got " << bias.sizes();
+    throw std::invalid_argument(msg.str());
+  }
+  const auto& o = options_;
+  const auto w = w_ * scale;
+  if (spatial_dims() == 2) return torch::conv2d(signals, w, bias, o.stride(), o.padding(), o.dilation());
+  return torch::conv1d(signals, w, bias, o.stride(), o.padding(), o.dilation());
 }
 
 }  // namespace deepsc::conv

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "../support/text.h"
+
 namespace deepsc::conv {
 
 namespace {
@@ -13,12 +15,7 @@ namespace {
 /// more than a few hundred MB of work memory beyond the matrix itself.
 constexpr int64_t kChunkEntries = int64_t{1} << 24;
 
-template <typename T>
-std::string str(const T& value) {
-  std::ostringstream s;
-  s << value;
-  return s.str();
-}
+using deepsc::detail::str;
 
 int64_t product(c10::IntArrayRef dims) {
   int64_t n = 1;

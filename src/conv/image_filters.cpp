@@ -10,7 +10,7 @@ namespace deepsc::conv {
 
 namespace {
 
-void check_images(const torch::Tensor& images, const char* what) {
+void check_filter_images(const torch::Tensor& images, const char* what) {
   if (!images.defined() || images.dim() != 4) {
     std::ostringstream msg;
     msg << what << " must be [N, C, H, W], got " << (images.defined() ? images.sizes() : c10::IntArrayRef{});
@@ -31,7 +31,7 @@ torch::Tensor gaussian_taps(double sigma, int64_t radius, const torch::TensorOpt
 }  // namespace
 
 torch::Tensor gaussian_blur(const torch::Tensor& images, double sigma) {
-  check_images(images, "images");
+  check_filter_images(images, "images");
   if (!(sigma > 0) || !std::isfinite(sigma))
     throw std::invalid_argument("blur sigma must be a positive number of pixels, got " + std::to_string(sigma));
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
@@ -59,7 +59,7 @@ FrequencySplit split_frequencies(const torch::Tensor& images, double sigma) {
 }
 
 torch::Tensor masked_lowpass(const torch::Tensor& images, const torch::Tensor& mask, double sigma) {
-  check_images(images, "images");
+  check_filter_images(images, "images");
   detail::check_mask_values(mask, 4, "mask");
   detail::check_mask_broadcasts(mask, images.sizes(), "mask");
   const auto m = mask.to(images.options()).expand_as(images).contiguous();
@@ -75,7 +75,7 @@ torch::Tensor masked_lowpass(const torch::Tensor& images, const torch::Tensor& m
 }
 
 torch::Tensor rgb_to_grey(const torch::Tensor& images) {
-  check_images(images, "images");
+  check_filter_images(images, "images");
   if (images.size(1) != 3) {
     std::ostringstream msg;
     msg << "rgb_to_grey needs 3 channels, got images " << images.sizes();

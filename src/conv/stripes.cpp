@@ -6,16 +6,13 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "../support/text.h"
+
 namespace deepsc::conv {
 
 namespace {
 
-template <typename T>
-std::string str(const T& value) {
-  std::ostringstream s;
-  s << value;
-  return s.str();
-}
+using deepsc::detail::str;
 
 /// Span n = d(k − 1) + 1 of the (dilated) atoms along spatial dimension `dim`.
 int64_t atom_span(const ConvDictionary& dict, int64_t dim) {

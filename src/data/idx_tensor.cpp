@@ -10,7 +10,7 @@
 namespace deepsc::data {
 namespace {
 
-torch::ScalarType scalar_type_of(idx::Array::Type t) {
+torch::ScalarType idx_scalar_type(idx::Array::Type t) {
   switch (t) {
     case idx::Array::Type::UInt8: return torch::kByte;
     case idx::Array::Type::Int8: return torch::kChar;
@@ -26,7 +26,7 @@ torch::ScalarType scalar_type_of(idx::Array::Type t) {
 
 torch::Tensor load_idx(const std::string& path) {
   const idx::Array a = idx::read(path);
-  torch::Tensor out = torch::empty(a.shape, torch::TensorOptions().dtype(scalar_type_of(a.type)));
+  torch::Tensor out = torch::empty(a.shape, torch::TensorOptions().dtype(idx_scalar_type(a.type)));
   // idx::read ensures data.size() == numel * element size, which is out.nbytes().
   if (!a.data.empty()) std::memcpy(out.data_ptr(), a.data.data(), a.data.size());
   return out;

@@ -3,14 +3,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "../support/text.h"
+
 namespace deepsc::data {
 namespace {
 
-std::string shape_string(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
+using deepsc::detail::shape_string;
 
 }  // namespace
 

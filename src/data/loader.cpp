@@ -15,6 +15,8 @@
 #include <omp.h>
 #endif
 
+#include "../support/text.h"
+
 namespace deepsc::data {
 namespace {
 
@@ -35,11 +37,7 @@ uint64_t bounded(std::mt19937_64& rng, uint64_t bound) {
   return x % bound;
 }
 
-std::string shape_string(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
+using deepsc::detail::shape_string;
 
 // Worker threads run their (small, per-image) tensor operations on one thread: several workers
 // each opening a full OpenMP team would oversubscribe the cores. LibTorch initialises a thread's

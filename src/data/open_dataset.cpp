@@ -9,13 +9,14 @@
 #include "deepsc/data/idx_tensor.h"
 #include "deepsc/data/image_folder.h"
 #include "deepsc/data/svhn.h"
+#include "../support/text.h"
 
 namespace fs = std::filesystem;
 
 namespace deepsc::data {
 namespace {
 
-[[noreturn]] void fail(const std::string& kind, const std::string& problem) {
+[[noreturn]] void fail_dataset(const std::string& kind, const std::string& problem) {
   throw std::invalid_argument(kind + ": " + problem);
 }
 
@@ -25,15 +26,15 @@ bool is_file(const fs::path& p) {
 }
 
 void require_root(const std::string& kind, const std::string& root) {
-  if (root.empty()) fail(kind, "no root directory given (DatasetSpec::root)");
+  if (root.empty()) fail_dataset(kind, "no root directory given (DatasetSpec::root)");
   std::error_code ec;
-  if (!fs::is_directory(root, ec)) fail(kind, root + ": not a directory");
+  if (!fs::is_directory(root, ec)) fail_dataset(kind, root + ": not a directory");
 }
 
 void require_split(const std::string& kind, const std::string& split, bool allow_extra = false) {
   if (split == "train" || split == "test" || (allow_extra && split == "extra")) return;
-  fail(kind, "unknown split '" + split + "' (expected train or test" +
-                 (allow_extra ? std::string(" or extra") : std::string()) + ")");
+  fail_dataset(kind, "unknown split '" + split + "' (expected train or test" +
+                         (allow_extra ? std::string(" or extra") : std::string()) + ")");
 }
 
 // `root`, or its sub-folder `tarball_dir` when the files are there instead (extracted tarball).
@@ -47,16 +48,12 @@ fs::path files_dir(const std::string& root, const std::string& first_file, const
 fs::path idx_file(const std::string& kind, const fs::path& dir, const std::string& name) {
   if (is_file(dir / name)) return dir / name;
   if (is_file(dir / (name + ".gz"))) return dir / (name + ".gz");
-  fail(kind, "missing " + (dir / name).string() + "[.gz] (expected the IDX files " +
-                 "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and " +
-                 "t10k-labels-idx1-ubyte, optionally gzipped)");
+  fail_dataset(kind, "missing " + (dir / name).string() + "[.gz] (expected the IDX files " +
+                         "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and " +
+                         "t10k-labels-idx1-ubyte, optionally gzipped)");
 }
 
-std::string shape_string(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
+using deepsc::detail::shape_string;
 
 std::shared_ptr<TensorDataset> load_mnist_kind(const std::string& kind, const std::string& root,
                                                const std::string& split) {
@@ -68,18 +65,18 @@ std::shared_ptr<TensorDataset> load_mnist_kind(const std::string& kind, const st
   torch::Tensor images = load_idx(images_path.string());
   torch::Tensor labels = load_idx(labels_path.string());
   if (images.dim() != 3 || images.scalar_type() != torch::kByte)
-    fail(kind, images_path.string() + ": expected uint8 images [N, H, W], got " +
-                   std::string(c10::toString(images.scalar_type())) + " " + shape_string(images));
+    fail_dataset(kind, images_path.string() + ": expected uint8 images [N, H, W], got " +
+                           std::string(c10::toString(images.scalar_type())) + " " + shape_string(images));
   if (labels.dim() != 1 || labels.scalar_type() != torch::kByte)
-    fail(kind, labels_path.string() + ": expected uint8 labels [N], got " +
-                   std::string(c10::toString(labels.scalar_type())) + " " + shape_string(labels));
+    fail_dataset(kind, labels_path.string() + ": expected uint8 labels [N], got " +
+                           std::string(c10::toString(labels.scalar_type())) + " " + shape_string(labels));
   if (labels.size(0) != images.size(0))
-    fail(kind, labels_path.string() + " holds " + std::to_string(labels.size(0)) + " labels but " +
-                   images_path.string() + " holds " + std::to_string(images.size(0)) + " images");
+    fail_dataset(kind, labels_path.string() + " holds " + std::to_string(labels.size(0)) + " labels but " +
+                           images_path.string() + " holds " + std::to_string(images.size(0)) + " images");
   if (labels.numel() > 0) {
     const int64_t hi = labels.max().item<int64_t>();
     if (hi >= 10)
-      fail(kind, labels_path.string() + ": label " + std::to_string(hi) + " out of range 0..9");
+      fail_dataset(kind, labels_path.string() + ": label " + std::to_string(hi) + " out of range 0..9");
   }
   return std::make_shared<TensorDataset>(images.unsqueeze(1), labels, 10);
 }
@@ -129,9 +126,9 @@ std::shared_ptr<TensorDataset> load_cifar10(const std::string& root, const std::
   std::vector<fs::path> files;
   for (const auto& n : names) {
     if (!is_file(dir / n))
-      fail(kind, "missing " + (dir / n).string() +
-                     " (expected data_batch_1.bin ... data_batch_5.bin and test_batch.bin of the "
-                     "CIFAR-10 binary version)");
+      fail_dataset(kind, "missing " + (dir / n).string() +
+                             " (expected data_batch_1.bin ... data_batch_5.bin and test_batch.bin of the "
+                             "CIFAR-10 binary version)");
     files.push_back(dir / n);
   }
   return load_cifar_files(files, cifar::Variant::Cifar10, false);
@@ -141,14 +138,14 @@ std::shared_ptr<TensorDataset> load_cifar100(const std::string& root, const std:
                                              const std::string& labels) {
   const std::string kind = "cifar100";
   if (labels != "fine" && labels != "coarse")
-    fail(kind, "unknown label set '" + labels + "' (expected fine or coarse)");
+    fail_dataset(kind, "unknown label set '" + labels + "' (expected fine or coarse)");
   require_root(kind, root);
   require_split(kind, split);
   const std::string name = split + ".bin";
   const fs::path dir = files_dir(root, name, "cifar-100-binary");
   if (!is_file(dir / name))
-    fail(kind, "missing " + (dir / name).string() +
-                   " (expected train.bin and test.bin of the CIFAR-100 binary version)");
+    fail_dataset(kind, "missing " + (dir / name).string() +
+                           " (expected train.bin and test.bin of the CIFAR-100 binary version)");
   return load_cifar_files({dir / name}, cifar::Variant::Cifar100, labels == "coarse");
 }
 
@@ -158,9 +155,9 @@ std::shared_ptr<TensorDataset> load_svhn(const std::string& root, const std::str
   require_split(kind, split, /*allow_extra=*/true);
   const fs::path file = fs::path(root) / (split + "_32x32.mat");
   if (!is_file(file))
-    fail(kind, "missing " + file.string() +
-                   " (expected train_32x32.mat, test_32x32.mat or extra_32x32.mat, the cropped "
-                   "digits)");
+    fail_dataset(kind, "missing " + file.string() +
+                           " (expected train_32x32.mat, test_32x32.mat or extra_32x32.mat, the cropped "
+                           "digits)");
   svhn::Digits d = svhn::read(file.string());
   torch::Tensor images = torch::empty({d.count, svhn::kChannels, svhn::kHeight, svhn::kWidth}, torch::kByte);
   if (!d.images.empty()) std::memcpy(images.data_ptr<uint8_t>(), d.images.data(), d.images.size());
@@ -181,7 +178,7 @@ std::shared_ptr<Dataset> open_dataset(const DatasetSpec& spec) {
   if (kind == "svhn") return load_svhn(spec.root(), spec.split());
   if (kind == "folder") {
     require_root(kind, spec.root());
-    if (spec.split().empty()) fail(kind, "empty split (the sub-folder of root to read, e.g. train)");
+    if (spec.split().empty()) fail_dataset(kind, "empty split (the sub-folder of root to read, e.g. train)");
     return std::make_shared<ImageFolderDataset>(spec.root(), spec.split());
   }
   throw std::invalid_argument("open_dataset: unknown kind '" + kind +

@@ -9,7 +9,7 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-[[noreturn]] void fail(const char* fn, const std::string& what) {
+[[noreturn]] void fail_patches(const char* fn, const std::string& what) {
   throw std::invalid_argument(std::string(fn) + ": " + what);
 }
 
@@ -22,21 +22,21 @@ std::string shape_of(c10::IntArrayRef sizes) {
 // Images as a floating [N, C, H, W] tensor. Integer pixels (e.g. uint8 from an IDX or PNG file)
 // become float32 because everything downstream (norms, averaging, coding) needs real arithmetic.
 torch::Tensor as_float_nchw(const torch::Tensor& images, const char* fn) {
-  if (!images.defined()) fail(fn, "images tensor is undefined");
+  if (!images.defined()) fail_patches(fn, "images tensor is undefined");
   if (images.dim() != 3 && images.dim() != 4)
-    fail(fn, "images must have shape [N, C, H, W] or [N, H, W], got " + shape_of(images.sizes()));
-  if (images.is_complex()) fail(fn, "images must be real, got a complex tensor");
+    fail_patches(fn, "images must have shape [N, C, H, W] or [N, H, W], got " + shape_of(images.sizes()));
+  if (images.is_complex()) fail_patches(fn, "images must be real, got a complex tensor");
   torch::Tensor x = images.dim() == 3 ? images.unsqueeze(1) : images;
   if (!x.is_floating_point()) x = x.to(torch::kFloat);
   return x;
 }
 
 void check_geometry(const char* fn, int64_t H, int64_t W, int64_t patch, int64_t stride) {
-  if (patch <= 0) fail(fn, "patch must be >= 1, got " + std::to_string(patch));
-  if (stride <= 0) fail(fn, "stride must be >= 1, got " + std::to_string(stride));
+  if (patch <= 0) fail_patches(fn, "patch must be >= 1, got " + std::to_string(patch));
+  if (stride <= 0) fail_patches(fn, "stride must be >= 1, got " + std::to_string(stride));
   if (patch > H || patch > W)
-    fail(fn, "patch " + std::to_string(patch) + " is larger than the " + std::to_string(H) + "x" +
-                 std::to_string(W) + " images");
+    fail_patches(fn, "patch " + std::to_string(patch) + " is larger than the " + std::to_string(H) + "x" +
+                         std::to_string(W) + " images");
 }
 
 // own[u, a] is true when the patch at grid index a (along one axis) is the designated contributor
@@ -51,10 +51,10 @@ torch::Tensor designated(int64_t patch, int64_t stride, int64_t grid) {
 }
 
 void check_floating_2d(const torch::Tensor& t, const char* fn, const char* name) {
-  if (!t.defined()) fail(fn, std::string(name) + " tensor is undefined");
-  if (t.dim() != 2) fail(fn, std::string(name) + " must have shape [N, d], got " + shape_of(t.sizes()));
+  if (!t.defined()) fail_patches(fn, std::string(name) + " tensor is undefined");
+  if (t.dim() != 2) fail_patches(fn, std::string(name) + " must have shape [N, d], got " + shape_of(t.sizes()));
   if (!t.is_floating_point())
-    fail(fn, std::string(name) + " must be floating point, got " + std::string(c10::toString(t.scalar_type())));
+    fail_patches(fn, std::string(name) + " must be floating point, got " + std::string(c10::toString(t.scalar_type())));
 }
 
 }  // namespace
@@ -74,8 +74,8 @@ torch::Tensor random_patches(const torch::Tensor& images, int64_t patch, int64_t
   const torch::Tensor x = as_float_nchw(images, "random_patches");
   const int64_t N = x.size(0), C = x.size(1);
   check_geometry("random_patches", x.size(2), x.size(3), patch, 1);
-  if (count <= 0) fail("random_patches", "count must be >= 1, got " + std::to_string(count));
-  if (N == 0) fail("random_patches", "cannot draw patches from an empty batch of images");
+  if (count <= 0) fail_patches("random_patches", "count must be >= 1, got " + std::to_string(count));
+  if (N == 0) fail_patches("random_patches", "cannot draw patches from an empty batch of images");
 
   // Stride-1 windows as a view [N, Ho, Wo, C, p, p]; indexing it copies only the chosen patches.
   const torch::Tensor windows = x.unfold(2, patch, 1).unfold(3, patch, 1).permute({0, 2, 3, 1, 4, 5});
@@ -94,11 +94,11 @@ torch::Tensor fold_patches(const torch::Tensor& patches, c10::IntArrayRef image_
   const char* fn = "fold_patches";
   check_floating_2d(patches, fn, "patches");
   if (image_shape.size() != 3 && image_shape.size() != 4)
-    fail(fn, "image_shape must be [N, C, H, W] or [N, H, W], got " + shape_of(image_shape));
+    fail_patches(fn, "image_shape must be [N, C, H, W] or [N, H, W], got " + shape_of(image_shape));
   const bool has_channels = image_shape.size() == 4;
   const int64_t N = image_shape[0], C = has_channels ? image_shape[1] : 1;
   const int64_t H = image_shape[has_channels ? 2 : 1], W = image_shape[has_channels ? 3 : 2];
-  if (N < 0 || C <= 0 || H <= 0 || W <= 0) fail(fn, "invalid image_shape " + shape_of(image_shape));
+  if (N < 0 || C <= 0 || H <= 0 || W <= 0) fail_patches(fn, "invalid image_shape " + shape_of(image_shape));
   check_geometry(fn, H, W, patch, stride);
   const int64_t Ho = (H - patch) / stride + 1, Wo = (W - patch) / stride + 1, L = Ho * Wo;
   const int64_t d = C * patch * patch;
@@ -106,7 +106,7 @@ torch::Tensor fold_patches(const torch::Tensor& patches, c10::IntArrayRef image_
     std::ostringstream msg;
     msg << "patches of shape " << patches.sizes() << " do not match image_shape " << image_shape
         << " with patch " << patch << " and stride " << stride << " (expected [" << N * L << ", " << d << "])";
-    fail(fn, msg.str());
+    fail_patches(fn, msg.str());
   }
   const auto opts = patches.options();
   if (N == 0) return torch::zeros(image_shape, opts);
@@ -130,8 +130,8 @@ torch::Tensor fold_patches(const torch::Tensor& patches, c10::IntArrayRef image_
 
 std::pair<torch::Tensor, PatchNormalisation> remove_mean(const torch::Tensor& patches, bool contrast, double eps) {
   check_floating_2d(patches, "remove_mean", "patches");
-  if (patches.size(1) == 0) fail("remove_mean", "patches must have at least one column");
-  if (!(eps >= 0)) fail("remove_mean", "eps must be >= 0, got " + std::to_string(eps));
+  if (patches.size(1) == 0) fail_patches("remove_mean", "patches must have at least one column");
+  if (!(eps >= 0)) fail_patches("remove_mean", "eps must be >= 0, got " + std::to_string(eps));
   PatchNormalisation stats;
   stats.mean = patches.mean(1, /*keepdim=*/true);
   torch::Tensor centred = patches - stats.mean;
@@ -149,8 +149,8 @@ torch::Tensor restore_mean(const torch::Tensor& normalised, const PatchNormalisa
   const std::vector<int64_t> expected = {normalised.size(0), 1};
   for (const auto& [t, name] : {std::pair{&stats.mean, "mean"}, std::pair{&stats.scale, "scale"}}) {
     if (!t->defined() || t->sizes() != c10::IntArrayRef(expected))
-      fail("restore_mean", std::string("stats.") + name + " must have shape " + shape_of(expected) + ", got " +
-                               (t->defined() ? shape_of(t->sizes()) : std::string("undefined")));
+      fail_patches("restore_mean", std::string("stats.") + name + " must have shape " + shape_of(expected) + ", got " +
+                                       (t->defined() ? shape_of(t->sizes()) : std::string("undefined")));
   }
   return normalised * stats.scale + stats.mean;
 }

@@ -9,16 +9,14 @@
 #include <stdexcept>
 #include <string>
 
+#include "../support/text.h"
+
 namespace deepsc::data {
 namespace {
 
 namespace F = torch::nn::functional;
 
-std::string shape_string(const torch::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
+using deepsc::detail::shape_string;
 
 void check_image(const char* who, const torch::Tensor& image) {
   if (!image.defined() || image.dim() != 3 || !image.is_floating_point())

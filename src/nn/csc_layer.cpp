@@ -3,6 +3,7 @@
 #include "deepsc/conv/conv_dictionary.h"
 #include "deepsc/sparse/shrinkage.h"
 
+#include <array>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -47,8 +48,13 @@ void check_options(const CscLayerOptions& o) {
   if (!(o.power_tol() >= 0)) throw std::invalid_argument("power_tol must be >= 0, got " + std::to_string(o.power_tol()));
 }
 
-conv::ConvOptions conv_options(const CscLayerOptions& o, int64_t output_padding) {
-  return conv::ConvOptions().stride(o.stride()).padding(o.padding()).dilation(o.dilation()).output_padding(output_padding);
+conv::ConvOptions conv_options(const CscLayerOptions& o, std::array<int64_t, 2> output_padding = {0, 0}) {
+  return conv::ConvOptions()
+      .stride(o.stride())
+      .padding(o.padding())
+      .dilation(o.dilation())
+      .output_padding(output_padding[0])
+      .output_padding_last(output_padding[1]);
 }
 
 /// The fixed pseudo-random start of the power iteration, so that two layers with equal weights
@@ -75,6 +81,7 @@ void CscLayerImpl::reset() {
   // A buffer, so checkpoints carry it: a resumed training run then computes the very step sizes
   // of an uninterrupted one. Empty until the first forward.
   power_vector_ = register_buffer("power_vector", torch::empty({0}));
+  lipschitz_state_ = register_buffer("lipschitz", torch::empty({0}, torch::kDouble));
 }
 
 void CscLayerImpl::pretty_print(std::ostream& stream) const {
@@ -137,50 +144,107 @@ torch::Tensor CscLayerImpl::forward(const torch::Tensor& x) {
   const auto& o = options;
   if (o.normalize_atoms()) {
     torch::NoGradGuard no_grad;
-    weight.div_(weight.reshape({o.atoms(), -1}).norm(2, {1}).clamp_min(1e-12).view({-1, 1, 1, 1}));
+    const auto norms = weight.reshape({o.atoms(), -1}).norm(2, {1});
+    // Atoms already of unit norm (evaluation) are left alone, so W's version, and with it the
+    // cached L, stays.
+    if ((norms - 1).abs().max().item<double>() > 1e-6) weight.div_(norms.clamp_min(1e-12).view({-1, 1, 1, 1}));
   }
   if (!x.defined() || x.dim() != 4) {
     std::ostringstream msg;
     msg << "CSC layer input must be [N, C, H, W], got " << (x.defined() ? x.sizes() : c10::IntArrayRef{});
     throw std::invalid_argument(msg.str());
   }
-  const int64_t q = conv::ConvDictionary::output_padding_for(x.size(2), o.kernel_size(), conv_options(o, 0));
+  // Each axis gets the output padding that makes D·c exactly the input's size (odd and even sides
+  // differ under stride 2).
+  const std::array<int64_t, 2> q{conv::ConvDictionary::output_padding_for(x.size(2), o.kernel_size(), conv_options(o)),
+                                 conv::ConvDictionary::output_padding_for(x.size(3), o.kernel_size(), conv_options(o))};
   const conv::ConvDictionary dict(weight, conv_options(o, q));
-  dict.check_signals(x, "CSC layer input");  // dtype, device, channels, and one output padding for both axes
+  dict.check_signals(x, "CSC layer input");  // dtype, device, channels, sizes
   const auto code_shape = dict.code_shape(x.sizes());
 
-  last_lipschitz_ = power_iteration(dict, code_shape);
+  // In training W changes every step and L is re-estimated every forward (as published); in
+  // evaluation it is kept while W (its fingerprint) and the code size stay.
+  {
+    torch::NoGradGuard no_grad;
+    const auto w = weight.to(torch::kDouble);
+    const auto state = torch::stack({torch::zeros({}, w.options()), w.sum(), w.pow(2).sum(),
+                                     torch::full({}, static_cast<double>(code_shape[2]), w.options()),
+                                     torch::full({}, static_cast<double>(code_shape.size() > 3 ? code_shape[3] : 1), w.options())});
+    // Compared in the buffer's own dtype (a module converted to float32 converts it too).
+    const bool same = lipschitz_state_.numel() == 5 && !is_training() &&
+                      torch::equal(lipschitz_state_.slice(0, 1), state.slice(0, 1).to(lipschitz_state_.options()));
+    if (same) {
+      last_lipschitz_ = lipschitz_state_[0].item<double>();
+    } else {
+      last_lipschitz_ = power_iteration(dict, code_shape);
+      state[0] = last_lipschitz_;
+      lipschitz_state_.set_(state.to(lipschitz_state_.options()));  // in place: the registered buffer
+    }
+  }
   const double eta = o.step_scale() / last_lipschitz_;
 
-  // Threshold λη: per sample [N, 1, 1, 1], per atom [1, M, 1, 1] or a scalar.
-  torch::Tensor beta;
+  // Dᵀx, unscaled, when it may be reused (see set_reuse_analysis).
+  torch::Tensor analysis;
+  if (reuse_analysis_ && !torch::GradMode::is_enabled()) {
+    const bool same = analysis_.defined() && analysis_input_.unsafeGetTensorImpl() == x.unsafeGetTensorImpl() &&
+                      analysis_input_._version() == analysis_input_version_ &&
+                      weight._version() == analysis_weight_version_;
+    if (!same) {
+      analysis_input_ = x;  // kept, so the object cannot be freed and another take its address
+      analysis_input_version_ = x._version();
+      analysis_weight_version_ = weight._version();
+      analysis_ = dict.adjoint(x);
+    }
+    analysis = analysis_;
+  }
+
+  // Threshold λη. For non-negative codes with a scalar or per-atom λ (the published layer) it is
+  // the bias of the analysis convolution, and η is folded into its weights, so one step
+  // c ← max(c + ηDᵀ(x − Dc) − λη, 0) writes the code-sized tensor three times (conv, add, relu)
+  // instead of six. A per-sample λ [N, 1, 1, 1] or signed codes take the general shrinkage.
+  // A learnable λ is used as max(λ, 0): a gradient step cannot make the threshold negative.
+  torch::Tensor bias;  // [M] = −λη, fused into the convolution
+  torch::Tensor beta;  // λη for the general shrinkage
   if (lambda_override_.defined()) {
     if (lambda_override_.size(0) != x.size(0))
       throw std::invalid_argument("per-sample lambda has " + std::to_string(lambda_override_.size(0)) +
                                   " entries but the batch has " + std::to_string(x.size(0)) + " samples");
     beta = lambda_override_.to(x.options()).view({-1, 1, 1, 1}) * eta;
-  } else if (lambda.defined()) {
-    beta = lambda.view({1, -1, 1, 1}) * eta;
   } else {
-    beta = torch::scalar_tensor(o.lambda() * eta, x.options());
+    const auto per_atom = lambda.defined() ? lambda.clamp_min(0) * eta : torch::full({o.atoms()}, o.lambda() * eta, x.options());
+    if (o.nonneg())
+      bias = -per_atom;
+    else
+      beta = per_atom.view({1, -1, 1, 1});
   }
-  auto shrink = [&](const torch::Tensor& z) {
+  // shrink(base + ηDᵀ(x − D·at)); an undefined `base` or `at` stands for zero codes. With a kept
+  // Dᵀx the gradient step is η(Dᵀx − Dᵀ(D·at)).
+  auto step = [&](const torch::Tensor& base, const torch::Tensor& at) {
+    torch::Tensor z;
+    if (!analysis.defined()) {
+      z = dict.scaled_adjoint(at.defined() ? x - dict.apply(at) : x, eta, bias);
+    } else if (at.defined()) {
+      z = dict.scaled_adjoint(dict.apply(at), -eta, bias).add_(analysis, eta);
+    } else {
+      z = bias.defined() ? torch::add(bias.view({1, -1, 1, 1}), analysis, eta) : analysis * eta;
+    }
+    if (base.defined()) z = base + z;
+    if (bias.defined()) return torch::relu_(z);  // z is a fresh tensor no backward needs
     return o.nonneg() ? sparse::nonneg_soft_threshold(z, beta) : sparse::soft_threshold(z, beta);
   };
-  auto gradient_step = [&](const torch::Tensor& at) { return eta * dict.adjoint(x - dict.apply(at)); };
 
-  auto c = shrink(eta * dict.adjoint(x));  // the step from c⁰ = 0
+  auto c = step({}, {});  // the step from c⁰ = 0
   torch::Tensor previous;
   double t = 1;
   for (int64_t l = 1; l < o.iterations(); ++l) {
     if (o.solver() == CscSolver::Ista) {
-      c = shrink(c + gradient_step(c));
+      c = step(c, c);
       continue;
     }
     const double t_next = (1 + std::sqrt(1 + 4 * t * t)) / 2;
     // The first coefficient (t₀ − 1)/t₁ is 0: z¹ = c¹.
     const auto z = l == 1 ? c : c + ((t - 1) / t_next) * (c - previous);
-    auto next = shrink(z + gradient_step(o.solver() == CscSolver::Fista ? z : c));
+    auto next = step(z, o.solver() == CscSolver::Fista ? z : c);
     previous = c;
     c = next;
     t = t_next;
@@ -191,6 +255,14 @@ torch::Tensor CscLayerImpl::forward(const torch::Tensor& x) {
   last_weight_ = weight.detach().clone();
   last_output_padding_ = q;
   return c;
+}
+
+void CscLayerImpl::set_reuse_analysis(bool reuse) {
+  reuse_analysis_ = reuse;
+  if (!reuse) {
+    analysis_input_ = analysis_ = torch::Tensor();
+    analysis_input_version_ = analysis_weight_version_ = -1;
+  }
 }
 
 torch::Tensor CscLayerImpl::last_residual() const {

@@ -16,7 +16,7 @@ namespace deepsc::sparse {
 
 namespace {
 
-void check_options(const DenseDictionary& dict, const torch::Tensor& signals, const CoordinateDescentOptions& o) {
+void check_cd_options(const DenseDictionary& dict, const torch::Tensor& signals, const CoordinateDescentOptions& o) {
   if (!(o.lambda() >= 0)) throw std::invalid_argument("lambda must be >= 0");
   if (o.max_iter() < 1) throw std::invalid_argument("max_iter must be >= 1");
   if (!(o.tol() >= 0)) throw std::invalid_argument("tol must be >= 0");
@@ -56,8 +56,8 @@ struct Problem {
 
 /// Per-thread buffers, sized for the largest support.
 template <typename scalar_t>
-struct Workspace {
-  explicit Workspace(int64_t n, int64_t m)
+struct CdWorkspace {
+  explicit CdWorkspace(int64_t n, int64_t m)
       : c(m), g(m), order(m), natural(m), residual(n), active(m), active_gram(m * m), active_g(m), active_x(m) {
     for (int64_t j = 0; j < m; ++j) natural[j] = j;
   }
@@ -83,7 +83,7 @@ inline __attribute__((always_inline)) scalar_t coordinate_minimum(const Problem<
 /// g ← c − Σ_{x_j ≠ 0} x_j G_{j,:}: the exact gradient, replacing one that rounding has drifted.
 template <typename scalar_t>
 inline __attribute__((always_inline)) void refresh_gradient(const Problem<scalar_t>& p, const scalar_t* x,
-                                                            Workspace<scalar_t>& w) {
+                                                            CdWorkspace<scalar_t>& w) {
   const int64_t m = p.m;
   scalar_t* g = w.g.data();
   const scalar_t* c = w.c.data();
@@ -103,7 +103,7 @@ inline __attribute__((always_inline)) void refresh_gradient(const Problem<scalar
 template <typename scalar_t>
 inline __attribute__((always_inline)) std::pair<double, double> objective_and_gap(const Problem<scalar_t>& p,
                                                                                    const scalar_t* y, const scalar_t* x,
-                                                                                   Workspace<scalar_t>& w) {
+                                                                                   CdWorkspace<scalar_t>& w) {
   const int64_t n = p.n, m = p.m;
   double* r = w.residual.data();
   for (int64_t k = 0; k < n; ++k) r[k] = y[k];
@@ -153,7 +153,7 @@ inline __attribute__((always_inline)) std::pair<scalar_t, scalar_t> sweep(const 
 /// until the largest step is at most `tol`·max|x_A| or `budget` sweeps are spent. Returns the
 /// sweeps run.
 template <typename scalar_t>
-inline __attribute__((always_inline)) int64_t active_sweeps(const Problem<scalar_t>& p, Workspace<scalar_t>& w, int64_t s,
+inline __attribute__((always_inline)) int64_t active_sweeps(const Problem<scalar_t>& p, CdWorkspace<scalar_t>& w, int64_t s,
                                                             double tol, int64_t budget) {
   int64_t sweeps = 0;
   while (sweeps < budget) {
@@ -183,7 +183,7 @@ inline __attribute__((always_inline)) int64_t active_sweeps(const Problem<scalar
 /// D [64, 256], λ = 0.1: in natural order the first support was four times the final one, and the
 /// solve 2× slower). Returns how many atoms were put at the front of `w.order`.
 template <typename scalar_t>
-int64_t strongest_first(const Problem<scalar_t>& p, Workspace<scalar_t>& w) {
+int64_t strongest_first(const Problem<scalar_t>& p, CdWorkspace<scalar_t>& w) {
   const scalar_t* c = w.c.data();
   scalar_t peak = 0;
   for (int64_t j = 0; j < p.m; ++j) peak = std::max(peak, std::abs(c[j]));
@@ -205,7 +205,7 @@ constexpr int64_t kActiveSweepsPerPhase = 100;
 /// and checks the stop rule; sweeps over the support alone then converge on it; g is re-derived
 /// exactly before the next full sweep.
 template <typename scalar_t>
-inline __attribute__((always_inline)) void solve_row(const Problem<scalar_t>& p, int64_t i, Workspace<scalar_t>& w) {
+inline __attribute__((always_inline)) void solve_row(const Problem<scalar_t>& p, int64_t i, CdWorkspace<scalar_t>& w) {
   const int64_t n = p.n, m = p.m;
   const scalar_t* y = p.signals + i * n;
   scalar_t* x = p.x + i * m;
@@ -279,7 +279,7 @@ inline __attribute__((always_inline)) void solve_row(const Problem<scalar_t>& p,
 
 template <typename scalar_t>
 inline __attribute__((always_inline)) void solve_rows(const Problem<scalar_t>& p, int64_t begin, int64_t end) {
-  Workspace<scalar_t> w(p.n, p.m);
+  CdWorkspace<scalar_t> w(p.n, p.m);
   for (int64_t i = begin; i < end; ++i) solve_row(p, i, w);
 }
 
@@ -300,7 +300,7 @@ void solve_rows_any(const Problem<double>& p, int64_t b, int64_t e) { solve_rows
 
 SolverResult coordinate_descent(const DenseDictionary& dict, const torch::Tensor& signals,
                                 const CoordinateDescentOptions& o) {
-  check_options(dict, signals, o);
+  check_cd_options(dict, signals, o);
   torch::NoGradGuard no_grad;
   const int64_t count = signals.size(0), m = dict.num_atoms();
   const auto opts = signals.options();

@@ -24,7 +24,7 @@ struct OmpStopRule {
   double error_sq = 0;       // ε²
 };
 
-OmpStopRule check_options(const DenseDictionary& dict, const OmpOptions& o) {
+OmpStopRule check_omp_options(const DenseDictionary& dict, const OmpOptions& o) {
   if (o.sparsity() < 0) throw std::invalid_argument("omp sparsity must be >= 0, got " + std::to_string(o.sparsity()));
   if (!(o.epsilon() >= 0)) throw std::invalid_argument("omp epsilon must be >= 0, got " + std::to_string(o.epsilon()));
   if (o.sparsity() == 0 && o.epsilon() == 0) throw std::invalid_argument("omp needs --sparsity K or --epsilon");
@@ -312,7 +312,7 @@ ChunkOutcome pursue(const DenseDictionary& dict, const torch::Tensor& signals, c
 }  // namespace
 
 SolverResult omp(const DenseDictionary& dict, const torch::Tensor& signals, const OmpOptions& options) {
-  const OmpStopRule rule = check_options(dict, options);
+  const OmpStopRule rule = check_omp_options(dict, options);
   dict.check_signals(signals);
   torch::NoGradGuard no_grad;
 

@@ -152,6 +152,9 @@ DataPipeline build_data(const DataConfig& c) {
   }
   if (c.test_resize > 0) test_steps.push_back(data::resize(c.test_resize));
   if (c.image_size > 0 || c.test_resize > 0) test_steps.push_back(data::center_crop(size));
+  p.test_geometry = data::compose(test_steps);
+  p.mean = mean;
+  p.std = std;
   train_steps.push_back(data::normalize(mean, std));
   test_steps.push_back(data::normalize(mean, std));
   p.train_transform = data::compose(train_steps);

@@ -42,8 +42,6 @@ class Cli : public ::testing::Test {
   fs::path dir_;
 };
 
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
-
 }  // namespace
 
 TEST_F(Cli, EncodeWithEverySolverKeepsShapeAndDtype) {
@@ -118,7 +116,7 @@ TEST_F(Cli, BadInputsGiveOneLineErrorsAndNoOutputFile) {
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = run(args);
     EXPECT_NE(r.code, 0) << needle;
-    EXPECT_TRUE(one_line(r.err)) << "not one line: " << r.err;
+    EXPECT_TRUE(deepsc::testing::one_line(r.err)) << "not one line: " << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
     EXPECT_FALSE(fs::exists(path("X.npy"))) << needle;
   }
@@ -197,7 +195,7 @@ TEST_F(Cli, ConvolutionalEncodeRejectsBadCombinations) {
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = run(args);
     EXPECT_NE(r.code, 0) << needle;
-    EXPECT_TRUE(one_line(r.err)) << "not one line: " << r.err;
+    EXPECT_TRUE(deepsc::testing::one_line(r.err)) << "not one line: " << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
     EXPECT_FALSE(fs::exists(path("C.npy"))) << needle;
   }
@@ -254,10 +252,10 @@ TEST_F(Cli, HelpVersionAndUsageErrors) {
   EXPECT_NE(version.out.find(deepsc::version()), std::string::npos);
   auto none = run({});
   EXPECT_NE(none.code, 0);
-  EXPECT_TRUE(one_line(none.err)) << none.err;
+  EXPECT_TRUE(deepsc::testing::one_line(none.err)) << none.err;
   auto unknown = run({"encode", "--bogus"});
   EXPECT_EQ(unknown.code, 2);
-  EXPECT_TRUE(one_line(unknown.err)) << unknown.err;
+  EXPECT_TRUE(deepsc::testing::one_line(unknown.err)) << unknown.err;
 }
 
 TEST_F(Cli, ThreadsOptionIsApplied) {

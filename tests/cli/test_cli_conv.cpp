@@ -35,8 +35,6 @@ class CliConv : public ::testing::Test {
 /// A float64 tensor from a list of numbers (torch::tensor wants one literal type).
 torch::Tensor doubles(std::vector<double> values) { return torch::tensor(values, torch::kDouble); }
 
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
-
 }  // namespace
 
 TEST_F(CliConv, SeedFiguresAsFilesAndText) {
@@ -116,7 +114,7 @@ TEST_F(CliConv, BadInputsGiveOneLineErrorsAndNoOutputFile) {
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = run(args);
     EXPECT_NE(r.code, 0) << needle;
-    EXPECT_TRUE(one_line(r.err)) << "not one line: " << r.err;
+    EXPECT_TRUE(deepsc::testing::one_line(r.err)) << "not one line: " << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
     EXPECT_FALSE(fs::exists(path("M.npy"))) << needle;
   }

@@ -41,8 +41,6 @@ class CliDenoise : public ::testing::Test {
   torch::Tensor clean_;  // [1, 1, 64, 64]
 };
 
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
-
 }  // namespace
 
 TEST_F(CliDenoise, AddNoiseThenDenoiseReportsBetterPsnrAndSsim) {
@@ -140,7 +138,7 @@ TEST_F(CliDenoise, BadInputsGiveOneLineErrorsAndNoOutputFile) {
     std::string joined;
     for (const auto& a : args) joined += a + " ";
     EXPECT_NE(r.code, 0) << joined;
-    EXPECT_TRUE(one_line(r.err)) << joined << "-> " << r.err;
+    EXPECT_TRUE(deepsc::testing::one_line(r.err)) << joined << "-> " << r.err;
     EXPECT_NE(r.err.find(expected), std::string::npos) << joined << "-> " << r.err;
     EXPECT_FALSE(fs::exists(out)) << joined;
   }
@@ -148,7 +146,7 @@ TEST_F(CliDenoise, BadInputsGiveOneLineErrorsAndNoOutputFile) {
   auto r = run({"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("W.npy"), "--out",
                 path("no/such/folder/out.png")});
   EXPECT_NE(r.code, 0);
-  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_TRUE(deepsc::testing::one_line(r.err)) << r.err;
   EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
   // Nothing but the inputs was left in the folder (no temporary files).
   for (const auto& entry : fs::directory_iterator(dir_))

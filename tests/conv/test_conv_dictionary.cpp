@@ -29,21 +29,50 @@ TEST(ConvDictionary, AdjointIdentityForEveryGeometry2d) {
   for (int64_t stride : {1, 2, 3})
     for (int64_t padding : {0, 1, 2})
       for (int64_t dilation : {1, 2})
-        for (int64_t size : {9, 10}) {
+        for (auto [height, width] : {std::pair<int64_t, int64_t>{9, 9}, {10, 10}, {9, 10}, {10, 9}}) {
+          // Odd and even sides may need different output paddings (the last axis's own option).
           ConvOptions o;
           o.stride(stride).padding(padding).dilation(dilation);
-          o.output_padding(matching_output_padding(size, 3, o));
-          if (o.output_padding() >= std::max(stride, dilation)) continue;  // not reachable by conv_transpose
+          o.output_padding(matching_output_padding(height, 3, o));
+          o.output_padding_last(matching_output_padding(width, 3, o));
+          const int64_t reachable = std::max(stride, dilation);
+          if (o.output_padding() >= reachable || o.output_padding_last() >= reachable) continue;  // not by conv_transpose
           ConvDictionary dict(torch::randn({4, 2, 3, 3}, f64), o);
-          auto y = torch::randn({3, 2, size, size}, f64);
+          auto y = torch::randn({3, 2, height, width}, f64);
           auto x = torch::randn(dict.code_shape(y.sizes()), f64);
           auto dx = dict.apply(x);
-          ASSERT_EQ(dx.sizes(), y.sizes()) << stride << padding << dilation << size;
+          ASSERT_EQ(dx.sizes(), y.sizes()) << stride << padding << dilation << height << width;
           const double lhs = (dx * y).sum().item<double>(), rhs = (x * dict.adjoint(y)).sum().item<double>();
           EXPECT_NEAR(lhs, rhs, 1e-10 * std::abs(lhs) + 1e-12) << "s" << stride << " p" << padding << " d" << dilation;
-          ++checked;
+          checked += height != width && o.output_padding() != o.output_padding_last();
+          checked += 100;
         }
-  EXPECT_GT(checked, 20);
+  EXPECT_GT(checked / 100, 40);
+  EXPECT_GT(checked % 100, 3);  // geometries whose two axes need different output paddings
+
+  // A dictionary whose axes' output paddings are swapped names the axis it cannot give back.
+  ConvDictionary swapped(torch::randn({4, 2, 3, 3}, f64), ConvOptions().stride(2).padding(1).output_padding(1).output_padding_last(0));
+  try {
+    swapped.code_shape(std::vector<int64_t>{1, 2, 9, 10});
+    FAIL() << "expected an output-padding error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("need output padding 0 on axis 0"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConvDictionary, ScaledAdjointFusesTheStepAndAPerAtomBias) {
+  torch::manual_seed(4);
+  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
+  for (int64_t dims : {1, 2}) {
+    auto w = dims == 2 ? torch::randn({5, 2, 3, 3}, f64) : torch::randn({5, 2, 3}, f64);
+    ConvDictionary dict(w, ConvOptions().padding(1));
+    auto r = dims == 2 ? torch::randn({3, 2, 8, 8}, f64) : torch::randn({3, 2, 8}, f64);
+    auto bias = torch::randn({5}, f64);
+    auto per_atom = dims == 2 ? bias.view({1, 5, 1, 1}) : bias.view({1, 5, 1});
+    EXPECT_TRUE(torch::allclose(dict.scaled_adjoint(r, 0.37, bias), 0.37 * dict.adjoint(r) + per_atom, 1e-12, 1e-12));
+    EXPECT_TRUE(torch::allclose(dict.scaled_adjoint(r, 2.5), 2.5 * dict.adjoint(r), 1e-12, 1e-12));
+    EXPECT_THROW(dict.scaled_adjoint(r, 1.0, torch::zeros({4}, f64)), std::invalid_argument);
+  }
 }
 
 TEST(ConvDictionary, AdjointIdentity1d) {

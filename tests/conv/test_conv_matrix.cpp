@@ -3,6 +3,8 @@
 #include "deepsc/conv/conv_matrix.h"
 #include "deepsc/sparse/dense_dictionary.h"
 
+#include "support/tensors.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -17,23 +19,13 @@ namespace sparse = deepsc::sparse;
 
 namespace {
 
-const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
-
-/// A float64 tensor from a list of numbers (torch::tensor wants one literal type).
-torch::Tensor doubles(std::vector<double> values) { return torch::tensor(values, torch::kDouble); }
+using deepsc::testing::doubles;
+using deepsc::testing::f64;
+using deepsc::testing::message_of;
 
 /// The seed's input image and kernel (figures "Matrix-vector Multiplication Form").
 torch::Tensor seed_image() { return doubles({1, 3, 5, 4, 7, 9, 2, 6, 4, 6, 8, 3, 1, 7, 2, 5}).view({4, 4}); }
 torch::Tensor seed_kernel() { return doubles({1, 2, 3, 4}).view({2, 2}); }
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no std::invalid_argument";
-}
 
 }  // namespace
 

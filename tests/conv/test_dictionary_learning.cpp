@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 
-using namespace deepsc::conv;
+using deepsc::conv::DictionaryLearningOptions;
+using deepsc::conv::learn_conv_dictionary;
+using deepsc::conv::LearningProgress;
 
 namespace {
 

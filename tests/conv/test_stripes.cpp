@@ -5,6 +5,8 @@
 #include "deepsc/sparse/coherence.h"
 #include "deepsc/sparse/omp.h"
 
+#include "support/tensors.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,10 +20,9 @@ namespace sparse = deepsc::sparse;
 
 namespace {
 
-const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
-
-/// A float64 tensor from a list of numbers (torch::tensor wants one literal type).
-torch::Tensor doubles(std::vector<double> values) { return torch::tensor(values, torch::kDouble); }
+using deepsc::testing::doubles;
+using deepsc::testing::f64;
+using deepsc::testing::message_of;
 
 /// Codes [N, M, …] with each entry non-zero with probability `density`, magnitudes in [1, 2].
 torch::Tensor random_codes(std::vector<int64_t> shape, double density) {
@@ -50,15 +51,6 @@ int64_t brute_force_stripe_count(const torch::Tensor& codes, int64_t n, int64_t 
 /// atom has μ = 1/13 against its own shifts and Theorem 4 allows ‖X‖_{0,∞} ≤ 6.
 torch::Tensor barker13() {
   return doubles({1, 1, 1, 1, 1, -1, -1, 1, 1, -1, 1, -1, 1}).view({1, 1, 13});
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "no std::invalid_argument";
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) { return deepsc::testing::fresh_dir("npy_tensor_" + name); }
+fs::path fresh_npy_dir(const std::string& name) { return deepsc::testing::fresh_dir("npy_tensor_" + name); }
 
 // Bitwise equality (NaN-safe, distinguishes -0.0): same dtype, shape and bytes.
 bool bitwise_equal(const torch::Tensor& a, const torch::Tensor& b) {
@@ -37,7 +37,7 @@ std::vector<std::string> list_dir(const fs::path& dir) {
 
 TEST(NpyTensor, RoundTripFloat32Float64Int64) {
   torch::manual_seed(7);
-  const fs::path dir = fresh_dir("roundtrip");
+  const fs::path dir = fresh_npy_dir("roundtrip");
   const std::vector<torch::Tensor> tensors = {
       torch::randn({4, 5}, torch::kFloat),
       torch::randn({3, 2, 6}, torch::kDouble),
@@ -71,7 +71,7 @@ TEST(NpyTensor, EveryDtypeThroughArray) {
 }
 
 TEST(NpyTensor, NonContiguousInputIsSavedInLogicalOrder) {
-  const fs::path dir = fresh_dir("transposed");
+  const fs::path dir = fresh_npy_dir("transposed");
   const torch::Tensor base = torch::arange(6, torch::kFloat).reshape({2, 3});
   const torch::Tensor t = base.t();  // shape [3, 2], not contiguous
   ASSERT_FALSE(t.is_contiguous());
@@ -92,7 +92,7 @@ TEST(NpyTensor, NonContiguousInputIsSavedInLogicalOrder) {
 }
 
 TEST(NpyTensor, AtomicWriteLeavesNoTempFile) {
-  const fs::path dir = fresh_dir("atomic");
+  const fs::path dir = fresh_npy_dir("atomic");
   const std::string path = (dir / "x.npy").string();
   deepsc::data::save_npy(path, torch::ones({2, 2}));
   deepsc::data::save_npy(path, torch::zeros({3}));  // replaces the old file
@@ -101,7 +101,7 @@ TEST(NpyTensor, AtomicWriteLeavesNoTempFile) {
 }
 
 TEST(NpyTensor, FailedWriteThrowsAndLeavesNothing) {
-  const fs::path dir = fresh_dir("failed");
+  const fs::path dir = fresh_npy_dir("failed");
   const fs::path missing = dir / "does_not_exist";
   const std::string path = (missing / "x.npy").string();
   try {
@@ -140,7 +140,7 @@ TEST(NpyTensor, ToTensorRejectsInconsistentArrayAndNormalizesBool) {
 }
 
 TEST(NpyTensor, LoadNpyErrorNamesPath) {
-  const fs::path dir = fresh_dir("load_error");
+  const fs::path dir = fresh_npy_dir("load_error");
   const std::string path = (dir / "missing.npy").string();
   try {
     deepsc::data::load_npy(path);
@@ -151,7 +151,7 @@ TEST(NpyTensor, LoadNpyErrorNamesPath) {
 }
 
 TEST(IdxTensor, LoadIdxGivesDtypeAndShape) {
-  const fs::path dir = fresh_dir("idx");
+  const fs::path dir = fresh_npy_dir("idx");
   // 2 float32 values, big-endian, shape [1, 2].
   const std::vector<uint8_t> bytes = {0, 0, 0x0D, 2, 0, 0, 0, 1, 0,    0,    0,   2,
                                       0x3f, 0xc0, 0, 0, 0xc0, 0x50, 0, 0};

@@ -20,7 +20,7 @@ namespace {
 using torch::indexing::Slice;
 
 // Expects `call` to throw std::invalid_argument whose message contains `needle`.
-void expect_invalid(const std::function<void()>& call, const std::string& needle) {
+void expect_rejected(const std::function<void()>& call, const std::string& needle) {
   try {
     call();
     ADD_FAILURE() << "no exception; expected one mentioning '" << needle << "'";
@@ -170,22 +170,22 @@ TEST(Patches, ContrastNormalisationKeepsFlatPatchesFinite) {
 
 TEST(Patches, BadInputsThrowWithMessages) {
   const torch::Tensor images = torch::randn({2, 1, 5, 6});
-  expect_invalid([&] { extract_patches(torch::randn({5, 6}), 2, 1); }, "[N, C, H, W]");
-  expect_invalid([&] { extract_patches(torch::randn({1, 1, 1, 5, 6}), 2, 1); }, "got [1, 1, 1, 5, 6]");
-  expect_invalid([&] { extract_patches(images, 6, 1); }, "larger than the 5x6 images");
-  expect_invalid([&] { extract_patches(images, 0, 1); }, "patch must be >= 1");
-  expect_invalid([&] { extract_patches(images, 2, 0); }, "stride must be >= 1");
-  expect_invalid([&] { extract_patches(images, 2, -3); }, "stride must be >= 1");
-  expect_invalid([&] { random_patches(images, 2, 0); }, "count must be >= 1");
-  expect_invalid([&] { random_patches(images, 7, 4); }, "larger than");
-  expect_invalid([&] { random_patches(torch::randn({4}), 2, 4); }, "random_patches");
-  expect_invalid([&] { fold_patches(torch::ones({10, 4}, torch::kLong), {2, 1, 5, 6}, 2, 1); }, "floating point");
-  expect_invalid([&] { fold_patches(torch::ones({10, 4}), {2, 1, 5, 6}, 2, 1); }, "expected [40, 4]");
-  expect_invalid([&] { fold_patches(torch::ones({10, 4}), {5, 6}, 2, 1); }, "image_shape");
-  expect_invalid([&] { fold_patches(torch::ones({10, 4}), {2, 1, 5, 6}, 2, 0); }, "stride");
-  expect_invalid([&] { remove_mean(torch::ones({3, 4}, torch::kInt)); }, "floating point");
-  expect_invalid([&] { remove_mean(torch::ones({3, 4, 2})); }, "[N, d]");
+  expect_rejected([&] { extract_patches(torch::randn({5, 6}), 2, 1); }, "[N, C, H, W]");
+  expect_rejected([&] { extract_patches(torch::randn({1, 1, 1, 5, 6}), 2, 1); }, "got [1, 1, 1, 5, 6]");
+  expect_rejected([&] { extract_patches(images, 6, 1); }, "larger than the 5x6 images");
+  expect_rejected([&] { extract_patches(images, 0, 1); }, "patch must be >= 1");
+  expect_rejected([&] { extract_patches(images, 2, 0); }, "stride must be >= 1");
+  expect_rejected([&] { extract_patches(images, 2, -3); }, "stride must be >= 1");
+  expect_rejected([&] { random_patches(images, 2, 0); }, "count must be >= 1");
+  expect_rejected([&] { random_patches(images, 7, 4); }, "larger than");
+  expect_rejected([&] { random_patches(torch::randn({4}), 2, 4); }, "random_patches");
+  expect_rejected([&] { fold_patches(torch::ones({10, 4}, torch::kLong), {2, 1, 5, 6}, 2, 1); }, "floating point");
+  expect_rejected([&] { fold_patches(torch::ones({10, 4}), {2, 1, 5, 6}, 2, 1); }, "expected [40, 4]");
+  expect_rejected([&] { fold_patches(torch::ones({10, 4}), {5, 6}, 2, 1); }, "image_shape");
+  expect_rejected([&] { fold_patches(torch::ones({10, 4}), {2, 1, 5, 6}, 2, 0); }, "stride");
+  expect_rejected([&] { remove_mean(torch::ones({3, 4}, torch::kInt)); }, "floating point");
+  expect_rejected([&] { remove_mean(torch::ones({3, 4, 2})); }, "[N, d]");
   // A plain pair, not a structured binding: C++17 lambdas cannot capture those.
   const auto normalised = remove_mean(torch::randn({3, 4}));
-  expect_invalid([&] { restore_mean(normalised.first.t(), normalised.second); }, "stats.mean must have shape [4, 1]");
+  expect_rejected([&] { restore_mean(normalised.first.t(), normalised.second); }, "stats.mean must have shape [4, 1]");
 }

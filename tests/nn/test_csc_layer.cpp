@@ -134,6 +134,49 @@ TEST(CscLayer, FiveStepsMatchExplicitFistaIstaAndPublishedLoops) {
   EXPECT_GT(max_abs(outputs[1] - outputs[2]), 1e-6);
 }
 
+TEST(CscLayer, StrideTwoCodesAnInputWithOneOddAndOneEvenSide) {
+  torch::manual_seed(7);
+  auto x = torch::randn({2, 2, 7, 10}, f64);
+  auto w = unit_atoms(torch::randn({4, 2, 3, 3}, f64));
+  auto layer = exact_layer(2, 4, Geometry{2, 1, 7}, CscSolver::Published, 2);
+  layer->to(torch::kDouble);
+  {
+    torch::NoGradGuard no_grad;
+    layer->weight.copy_(w);
+  }
+  auto codes = layer->forward(x);
+  ASSERT_EQ(codes.sizes(), (std::vector<int64_t>{2, 4, 4, 5}));
+  // D·c has the input's size: output padding 0 rows (7 = 2·3 − 2 + 3) and 1 column (10).
+  auto synth_hw = [&](const torch::Tensor& c) { return torch::conv_transpose2d(c, w, {}, 2, 1, {0, 1}); };
+  const double eta = 0.9 / layer->last_lipschitz();
+  auto c1 = torch::relu(eta * torch::conv2d(x, w, {}, 2, 1) - 0.1 * eta);
+  auto c2 = torch::relu(c1 + eta * torch::conv2d(x - synth_hw(c1), w, {}, 2, 1) - 0.1 * eta);
+  EXPECT_LT(max_abs(codes - c2), 1e-10);
+  auto residual = layer->last_residual();
+  EXPECT_LT(max_abs(residual - (x - synth_hw(codes)).pow(2).sum({1, 2, 3})), 1e-10);
+}
+
+TEST(CscLayer, LearnableLambdaBelowZeroActsAsZero) {
+  torch::manual_seed(8);
+  auto x = torch::randn({2, 3, 8, 8}, f64);
+  auto layer = CscLayer(CscLayerOptions(3, 6, 3).padding(1).learnable_lambda(true).lambda(0.3));
+  layer->to(torch::kDouble);
+  torch::NoGradGuard no_grad;
+  auto run = [&] {
+    layer->restart_power_iteration();
+    return layer->forward(x);
+  };
+  layer->lambda.fill_(0.3);
+  auto positive = run();
+  layer->lambda[2] = 0.0;
+  auto at_zero = run();
+  layer->lambda[2] = -0.5;  // as a gradient step could leave it
+  auto negative = run();
+  EXPECT_LT(max_abs(negative - at_zero), 1e-12);
+  EXPECT_GT(max_abs(positive.select(1, 2) - at_zero.select(1, 2)), 1e-3);  // λ matters for that atom
+  EXPECT_GE(negative.min().item<double>(), 0.0);
+}
+
 TEST(CscLayer, CodesApproachTheLassoSolutionAsIterationsGrow) {
   torch::manual_seed(2);
   const double lambda = 0.1;
@@ -258,7 +301,7 @@ TEST(CscLayer, SetLambdaScalarAndPerSample) {
   layer->set_lambda(0.2);
   auto scalar = run(x);
   layer->set_lambda(torch::full({3}, 0.2, f64));
-  EXPECT_TRUE(torch::equal(run(x), scalar));
+  EXPECT_LT(max_abs(run(x) - scalar), 1e-12);  // the scalar path folds λη into the convolution's bias
   // Each sample is coded with its own λ.
   layer->set_lambda(torch::tensor({0.0, 0.8, 0.05}, f64));
   auto mixed = run(x);
@@ -362,11 +405,39 @@ TEST(CscLayer, RejectsBadOptionsAndInputsNamingThem) {
   auto layer = CscLayer(CscLayerOptions(3, 4, 3).stride(2).padding(1));
   expect_message([&] { layer->forward(torch::randn({1, 2, 8, 8})); }, "channels");
   expect_message([&] { layer->forward(torch::randn({3, 8, 8})); }, "[N, C, H, W]");
-  expect_message([&] { layer->forward(torch::randn({1, 3, 8, 7})); }, "output padding");
+  auto unpadded = CscLayer(CscLayerOptions(3, 4, 3));
+  expect_message([&] { unpadded->forward(torch::randn({1, 3, 2, 5})); }, "smaller than one atom");
   expect_message([&] { layer->forward(torch::randn({1, 3, 8, 8}, f64)); }, "dtype");
   EXPECT_EQ(deepsc::nn::parse_csc_solver("fista"), CscSolver::Fista);
   expect_message([] { deepsc::nn::parse_csc_solver("admm"); }, "published");
   std::ostringstream printed;
   printed << *layer;
   EXPECT_NE(printed.str().find("CscLayer(3, 4, kernel_size=3, stride=2"), std::string::npos) << printed.str();
+}
+
+TEST(CscLayer, ReusedAnalysisGivesTheCodesOfAFreshForward) {
+  torch::manual_seed(9);
+  auto options = CscLayerOptions(2, 6, 3).padding(1).stride(2).iterations(3).power_tol(1e-26).power_iterations(20000);
+  auto reusing = CscLayer(options), fresh = CscLayer(options);
+  reusing->to(torch::kDouble);
+  fresh->to(torch::kDouble);
+  torch::NoGradGuard no_grad;
+  fresh->weight.copy_(reusing->weight);
+  reusing->set_reuse_analysis(true);
+  auto x = torch::randn({3, 2, 9, 8}, f64);
+  for (double lambda : {0.1, 0.5, 0.0}) {  // the same input object again and again: Dᵀx is kept
+    reusing->set_lambda(lambda);
+    fresh->set_lambda(lambda);
+    EXPECT_LT(max_abs(reusing->forward(x) - fresh->forward(x)), 1e-12) << lambda;
+  }
+  reusing->set_lambda(torch::tensor({0.0, 0.3, 1.0}, f64));
+  fresh->set_lambda(torch::tensor({0.0, 0.3, 1.0}, f64));
+  EXPECT_LT(max_abs(reusing->forward(x) - fresh->forward(x)), 1e-12);
+  // Changing the input in place, or the atoms, is noticed.
+  x.mul_(-2);
+  EXPECT_LT(max_abs(reusing->forward(x) - fresh->forward(x)), 1e-12);
+  reusing->weight.mul_(-1);
+  fresh->weight.mul_(-1);
+  EXPECT_LT(max_abs(reusing->forward(x) - fresh->forward(x)), 1e-12);
+  EXPECT_GT(reusing->forward(x).abs().sum().item<double>(), 0);
 }

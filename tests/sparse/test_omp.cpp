@@ -33,7 +33,7 @@ torch::Tensor residual_norms(const DenseDictionary& dict, const torch::Tensor& y
 
 /// Runs `fn`, expecting std::invalid_argument whose message contains every string of `needles`.
 template <class Fn>
-void expect_invalid(Fn fn, const std::vector<std::string>& needles) {
+void expect_invalid_all(Fn fn, const std::vector<std::string>& needles) {
   try {
     fn();
     ADD_FAILURE() << "expected std::invalid_argument";
@@ -284,18 +284,18 @@ TEST(Omp, BadInputsThrow) {
   torch::manual_seed(16);
   const DenseDictionary dict(gaussian_dictionary(8, 16, torch::kFloat));
   const auto y = torch::randn({3, 8});
-  expect_invalid([&] { omp(dict, y, OmpOptions()); }, {"omp needs --sparsity K or --epsilon"});
-  expect_invalid([&] { omp(dict, y, OmpOptions().sparsity(9)); }, {"9", "min(n, m) = 8"});
+  expect_invalid_all([&] { omp(dict, y, OmpOptions()); }, {"omp needs --sparsity K or --epsilon"});
+  expect_invalid_all([&] { omp(dict, y, OmpOptions().sparsity(9)); }, {"9", "min(n, m) = 8"});
   const DenseDictionary tall(gaussian_dictionary(16, 5, torch::kFloat));
-  expect_invalid([&] { omp(tall, torch::randn({2, 16}), OmpOptions().sparsity(6)); }, {"6", "min(n, m) = 5"});
-  expect_invalid([&] { omp(dict, y, OmpOptions().sparsity(-1)); }, {"sparsity", "-1"});
-  expect_invalid([&] { omp(dict, y, OmpOptions().epsilon(-0.5)); }, {"epsilon"});
-  expect_invalid([&] { omp(dict, y, OmpOptions().epsilon(std::nan(""))); }, {"epsilon"});
-  expect_invalid([&] { omp(dict, torch::randn({3, 7}), OmpOptions().sparsity(2)); }, {"[N, 8]"});
-  expect_invalid([&] { omp(dict, torch::randn({8}), OmpOptions().sparsity(2)); }, {"[N, 8]"});
-  expect_invalid([&] { omp(dict, y.to(torch::kDouble), OmpOptions().sparsity(2)); }, {"dtype"});
+  expect_invalid_all([&] { omp(tall, torch::randn({2, 16}), OmpOptions().sparsity(6)); }, {"6", "min(n, m) = 5"});
+  expect_invalid_all([&] { omp(dict, y, OmpOptions().sparsity(-1)); }, {"sparsity", "-1"});
+  expect_invalid_all([&] { omp(dict, y, OmpOptions().epsilon(-0.5)); }, {"epsilon"});
+  expect_invalid_all([&] { omp(dict, y, OmpOptions().epsilon(std::nan(""))); }, {"epsilon"});
+  expect_invalid_all([&] { omp(dict, torch::randn({3, 7}), OmpOptions().sparsity(2)); }, {"[N, 8]"});
+  expect_invalid_all([&] { omp(dict, torch::randn({8}), OmpOptions().sparsity(2)); }, {"[N, 8]"});
+  expect_invalid_all([&] { omp(dict, y.to(torch::kDouble), OmpOptions().sparsity(2)); }, {"dtype"});
   const DenseDictionary half(gaussian_dictionary(8, 16, torch::kHalf));
-  expect_invalid([&] { omp(half, y.to(torch::kHalf), OmpOptions().sparsity(2)); }, {"float32 or float64"});
+  expect_invalid_all([&] { omp(half, y.to(torch::kHalf), OmpOptions().sparsity(2)); }, {"float32 or float64"});
 }
 
 TEST(Omp, FullSupportReconstructsExactly) {

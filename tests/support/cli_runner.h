@@ -24,6 +24,9 @@ inline Outcome run(const std::vector<std::string>& args) {
   return {code, out.str(), err.str()};
 }
 
+/// Whether `s` is exactly one line ending in '\n' (how the CLI reports an error).
+inline bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
 /// `<scratch>/<prefix><current test's name>`, emptied.
 inline std::filesystem::path test_dir(const std::string& prefix) {
   return fresh_dir(prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name());

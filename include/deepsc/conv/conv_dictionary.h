@@ -14,6 +14,10 @@
 namespace deepsc::conv {
 
 struct ConvOptions {
+  /// The output padding of spatial axis `axis` of `dims`.
+  int64_t output_padding_of(int64_t axis, int64_t dims) const {
+    return axis == dims - 1 && output_padding_last_ >= 0 ? output_padding_last_ : output_padding_;
+  }
   /// Stride s ≥ 1 (codes are s× coarser than the signal).
   TORCH_ARG(int64_t, stride) = 1;
   /// Zero padding p ≥ 0 of the signal on every side.
@@ -23,6 +27,9 @@ struct ConvOptions {
   /// Extra rows/columns q ∈ [0, max(s, d)) that apply() adds at the end, for signal sizes that
   /// the strided conv2d does not cover exactly (e.g. q = 1 for k = 3, s = 2, p = 1 on even sizes).
   TORCH_ARG(int64_t, output_padding) = 0;
+  /// The last axis's output padding where it differs from the first one's (a 2-D signal with
+  /// one odd and one even side under stride 2); −1: the same as output_padding.
+  TORCH_ARG(int64_t, output_padding_last) = -1;
 };
 
 class ConvDictionary final : public sparse::LinearOperator {
@@ -45,6 +52,10 @@ class ConvDictionary final : public sparse::LinearOperator {
 
   torch::Tensor apply(const torch::Tensor& codes) const override;
   torch::Tensor adjoint(const torch::Tensor& signals) const override;
+  /// η·Dᵀ R + b in one convolution (weights η·W, bias b): the gradient step and the threshold of
+  /// an unrolled ISTA step, fused so that the code-sized tensor is written once. `bias` is
+  /// undefined (none) or [M], one value per atom. Differentiable in W, R and b.
+  torch::Tensor scaled_adjoint(const torch::Tensor& signals, double scale, const torch::Tensor& bias = {}) const;
   /// [N, M, H', W'] with H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1. Throws std::invalid_argument naming
   /// the shapes when the signals have the wrong rank or channels, are smaller than one dilated
   /// atom, or when apply() would not give back their size (naming the output padding needed).

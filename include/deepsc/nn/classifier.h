@@ -40,6 +40,10 @@ class Classifier : public virtual torch::nn::Module {
   virtual torch::Tensor forward(torch::Tensor images) = 0;
   /// Every CSC layer inside, in forward order (empty for ResNet).
   virtual std::vector<CscLayer> csc_layers() const = 0;
+  /// The CSC layer applied directly to the images, when the first layer is one (SDNet's stem), else
+  /// empty: its codes and residuals depend on the input alone, so a per-sample λ can be chosen from
+  /// its residual without running the rest of the network.
+  virtual CscLayer input_csc_layer() const { return nullptr; }
 };
 
 }  // namespace deepsc::nn

@@ -18,6 +18,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <string>
 
 namespace deepsc::conv {
@@ -48,7 +49,8 @@ struct CscLayerOptions {
   TORCH_ARG(int64_t, dilation) = 1;
   /// λ ≥ 0, weight of ‖c‖₁ (the initial value of every atom's λ when learnable).
   TORCH_ARG(double, lambda) = 0.1;
-  /// Learn one λ per atom: a parameter "lambda" [M].
+  /// Learn one λ per atom: a parameter "lambda" [M], used as max(λ, 0) so that training cannot
+  /// make a threshold negative.
   TORCH_ARG(bool, learnable_lambda) = false;
   /// Unrolled steps ≥ 1 (the first one from c⁰ = 0).
   TORCH_ARG(int64_t, iterations) = 2;
@@ -76,9 +78,13 @@ class CscLayerImpl : public torch::nn::Cloneable<CscLayerImpl> {
   void pretty_print(std::ostream& stream) const override;
 
   /// x [N, C, H, W] → codes [N, M, H', W'], H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1. For stride > 1
-  /// the synthesis gets the output padding that gives back H × W; inputs whose two axes need
-  /// different output paddings (one odd, one even side) are rejected with a message naming it.
+  /// the synthesis gets, per axis, the output padding that gives back H × W.
   torch::Tensor forward(const torch::Tensor& x);
+
+  /// With reuse on and autograd off, a forward given the very tensor of the previous forward
+  /// (same object, unmodified, same weights) reuses its analysis Dᵀx: a λ sweep pays that
+  /// convolution once per batch. Off by default; turning it off drops the kept Dᵀx.
+  void set_reuse_analysis(bool reuse);
 
   /// Sets the scalar λ ≥ 0 (and every atom's learnable λ, when learnable). Permanent.
   void set_lambda(double lambda);
@@ -101,6 +107,7 @@ class CscLayerImpl : public torch::nn::Cloneable<CscLayerImpl> {
   void restart_power_iteration() {
     torch::NoGradGuard no_grad;
     power_vector_.set_();
+    lipschitz_state_.set_();
   }
 
   CscLayerOptions options;
@@ -118,8 +125,17 @@ class CscLayerImpl : public torch::nn::Cloneable<CscLayerImpl> {
   /// weights; empty before the first forward).
   torch::Tensor power_vector_;
   double last_lipschitz_ = 0;
+  /// [L, Σw, Σw², H', W']: L and what it was computed for (a fingerprint of W in float64 and the
+  /// code size of one sample). Buffer "lipschitz", saved and cloned with the weights, so that a
+  /// copy decides as the original does: in evaluation, while the fingerprint and size match, the
+  /// power iteration is skipped. Empty before the first forward.
+  torch::Tensor lipschitz_state_;
+  bool reuse_analysis_ = false;
+  /// Dᵀx of the kept input (its object and version) under W (its version); see set_reuse_analysis.
+  torch::Tensor analysis_input_, analysis_;
+  int64_t analysis_input_version_ = -1, analysis_weight_version_ = -1;
   torch::Tensor last_input_, last_codes_, last_weight_;
-  int64_t last_output_padding_ = 0;
+  std::array<int64_t, 2> last_output_padding_{0, 0};
 };
 
 TORCH_MODULE(CscLayer);

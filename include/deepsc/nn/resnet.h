@@ -36,6 +36,7 @@ class ResNetImpl : public torch::nn::Cloneable<ResNetImpl>, public Classifier {
   /// images [N, in_channels, H, W] → logits [N, num_classes].
   torch::Tensor forward(torch::Tensor images) override;
   std::vector<CscLayer> csc_layers() const override;
+  CscLayer input_csc_layer() const override { return csc1; }
 
   const ResNetSpec& spec() const { return spec_; }
   const ModelOptions& options() const { return options_; }

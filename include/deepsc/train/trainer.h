@@ -76,6 +76,11 @@ std::shared_ptr<nn::Classifier> build_model(const ModelConfig& config, int64_t c
 struct DataPipeline {
   std::shared_ptr<const data::Dataset> train, test;
   std::shared_ptr<const data::Transform> train_transform, test_transform;
+  /// The test transform without its normalisation (resize / centre crop, or the identity):
+  /// images in [0, 1] as the model sees them, for corruptions and attacks.
+  std::shared_ptr<const data::Transform> test_geometry;
+  /// Per-channel normalisation (x − mean) / std that the transforms end with.
+  std::vector<double> mean, std;
 };
 DataPipeline build_data(const DataConfig& config);
 

@@ -1,0 +1,261 @@
+// End-to-end tests of `deepsc attack` and `deepsc robust`, run in-process through deepsc::cli::run: a tiny SDNet is
+// trained for one short epoch on an MNIST-format data set written by the test, then attacked or
+// evaluated under noise.
+#include "cli.h"
+
+#include "deepsc/train/trainer.h"
+
+#include "support/cli_runner.h"
+#include "support/scratch_dir.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using deepsc::testing::Outcome;
+using deepsc::testing::run;
+
+void write_be32(std::ofstream& out, uint32_t v) {
+  const unsigned char bytes[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
+                                  static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
+  out.write(reinterpret_cast<const char*>(bytes), 4);
+}
+
+/// MNIST IDX files of `n` 12×12 images in 4 classes that a small network tells apart after a few
+/// steps: a bright bar at the top, at the bottom, in the middle (vertical), or at both sides.
+void write_mnist(const fs::path& dir, const std::string& prefix, int64_t n, uint64_t seed) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto labels = torch::randint(4, {n}, gen, torch::kLong);
+  auto images = torch::rand({n, 12, 12}, gen, torch::kFloat) * 60;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = labels[i].item<int64_t>();
+    if (c < 2) {
+      images[i].narrow(0, 2 + 6 * c, 3).add_(150);
+    } else if (c == 2) {
+      images[i].narrow(1, 4, 4).add_(150);
+    } else {
+      images[i].narrow(1, 1, 2).add_(150);
+      images[i].narrow(1, 9, 2).add_(150);
+    }
+  }
+  auto bytes = images.clamp(0, 255).to(torch::kByte).contiguous();
+  auto label_bytes = labels.to(torch::kByte).contiguous();
+  std::ofstream img(dir / (prefix + "-images-idx3-ubyte"), std::ios::binary);
+  write_be32(img, 0x00000803);
+  write_be32(img, n), write_be32(img, 12), write_be32(img, 12);
+  img.write(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), n * 144);
+  std::ofstream lab(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary);
+  write_be32(lab, 0x00000801);
+  write_be32(lab, n);
+  lab.write(reinterpret_cast<const char*>(label_bytes.data_ptr<uint8_t>()), n);
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+class CliRobustness : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = deepsc::testing::test_dir("cli_attack_");
+    fs::create_directories(dir_ / "data");
+    write_mnist(dir_ / "data", "train", 1024, 1);
+    write_mnist(dir_ / "data", "t10k", 64, 2);
+    std::ofstream(dir_ / "preset.yaml") << "model: {name: sdnet18, stem: cifar, width: 0.0625}\n"
+                                           "data: {kind: mnist, root: '" << (dir_ / "data").string()
+                                        << "', augment: none, mean: [0.3], std: [0.3], workers: 0}\n"
+                                           "train: {epochs: 1, batch_size: 32, lr: 0.05, eval_batch_size: 64}\n";
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  /// Trains the tiny model into <dir>/run; returns its best checkpoint.
+  std::string train() {
+    const auto r = run({"train", "--config", path("preset.yaml"), "--out", path("run"), "--threads", "2"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    return path("run/checkpoint-best.pt");
+  }
+  fs::path dir_;
+};
+
+void expect_fraction(const nlohmann::json& value, const std::string& what) {
+  ASSERT_TRUE(value.is_number()) << what;
+  EXPECT_GE(value.get<double>(), 0.0) << what;
+  EXPECT_LE(value.get<double>(), 1.0) << what;
+}
+
+}  // namespace
+
+TEST_F(CliRobustness, ReportsCleanAndAdversarialAccuracyAtEveryLambda) {
+  const auto checkpoint = train();
+  const auto saved = read_text(checkpoint);
+  const std::vector<std::string> args{"attack", "--checkpoint", checkpoint, "--norm", "linf", "--eps", "26/255",
+                                      "--steps", "3", "--lambda", "0.05,0.5", "--limit", "40", "--batch", "16",
+                                      "--threads", "2", "--out", path("attack"), "--json"};
+  const auto r = run(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto printed = nlohmann::json::parse(r.out);
+  const auto report = nlohmann::json::parse(read_text(dir_ / "attack" / "attack.json"));
+  EXPECT_EQ(printed["trained"], report["trained"]);
+  EXPECT_EQ(report["samples"], 40);
+  EXPECT_EQ(report["model"], "sdnet18");
+  EXPECT_EQ(report["attack"]["norm"], "linf");
+  EXPECT_NEAR(report["attack"]["eps"].get<double>(), 26.0 / 255, 1e-12);
+  EXPECT_NEAR(report["attack"]["step_size"].get<double>(), 2.5 * 26.0 / 255 / 3, 1e-12);
+  ASSERT_EQ(report["trained_lambda"].size(), 1u);  // SDNet-18: the stem is the one CSC layer
+  EXPECT_DOUBLE_EQ(report["trained_lambda"][0].get<double>(), 0.1);
+
+  const auto& trained = report["trained"];
+  expect_fraction(trained["clean"]["top1"], "clean");
+  expect_fraction(trained["adversarial"]["top1"], "adversarial");
+  EXPECT_GT(trained["clean"]["top1"].get<double>(), 0.5);  // it learned something
+  EXPECT_LT(trained["adversarial"]["top1"].get<double>(), trained["clean"]["top1"].get<double>());
+  EXPECT_GT(trained["adversarial"]["loss"].get<double>(), trained["clean"]["loss"].get<double>());
+
+  ASSERT_EQ(report["lambdas"].size(), 2u);
+  for (const auto& row : report["lambdas"]) {
+    for (const auto* kind : {"clean", "transfer", "adaptive"}) expect_fraction(row[kind]["top1"], kind);
+    EXPECT_LE(row["adaptive"]["top1"].get<double>(), row["clean"]["top1"].get<double>());
+    EXPECT_GT(row["adaptive"]["loss"].get<double>(), row["clean"]["loss"].get<double>());
+  }
+  EXPECT_DOUBLE_EQ(report["lambdas"][1]["lambda"].get<double>(), 0.5);
+
+  // The table: a header and one row for the trained λ and two per --lambda.
+  std::istringstream tsv(read_text(dir_ / "attack" / "attack.tsv"));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(tsv, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0].rfind("setting\tlambda\tclean_top1", 0), 0u);
+  EXPECT_EQ(lines[1].rfind("trained\t0.1\t", 0), 0u);
+  EXPECT_EQ(lines[5].rfind("adaptive\t0.5\t", 0), 0u);
+
+  // The checkpoint is only read, and the same seed gives the same numbers (λ restored in between).
+  EXPECT_EQ(read_text(checkpoint), saved);
+  const auto again = run(args);
+  ASSERT_EQ(again.code, 0) << again.err;
+  const auto second = nlohmann::json::parse(again.out);
+  EXPECT_EQ(second["trained"], report["trained"]);
+  EXPECT_EQ(second["lambdas"], report["lambdas"]);
+
+  // Without --json: a short table.
+  const auto text = run({"attack", "--checkpoint", checkpoint, "--norm", "l2", "--eps", "0.5", "--steps", "1",
+                         "--limit", "8", "--threads", "2", "--out", path("attack_l2")});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("adversarial top-1"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("trained"), std::string::npos) << text.out;
+  EXPECT_TRUE(fs::exists(dir_ / "attack_l2" / "attack.json"));
+}
+
+TEST_F(CliRobustness, BadOptionsGiveOneLineErrorsAndNoOutput) {
+  // The options are checked before the checkpoint is read, so a placeholder file will do; the
+  // configuration next to it is read (and its data opened) only for the last case.
+  fs::create_directories(dir_ / "run");
+  std::ofstream(dir_ / "run" / "checkpoint-best.pt") << "not a checkpoint";
+  fs::copy_file(dir_ / "preset.yaml", dir_ / "run" / "config.yaml");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--norm", "l3"}, "l3"},
+      {{"--eps", "abc"}, "--eps"},
+      {{"--eps", "8/0"}, "--eps"},
+      {{"--eps", "-1"}, "--eps"},
+      {{"--step-size", "0"}, "--step-size"},
+      {{"--steps", "0"}, "--steps"},
+      {{"--lambda", "0.1,-1"}, "--lambda"},
+      {{"--limit", "-1"}, "--limit"},
+      {{"--data", "mnist:" + path("missing")}, "missing"},
+  };
+  auto expect_error = [&](const std::string& checkpoint, const std::vector<std::string>& extra,
+                          const std::string& needle) {
+    std::vector<std::string> args{"attack", "--checkpoint", checkpoint, "--out", path("out")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run(args);
+    EXPECT_NE(r.code, 0) << needle;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "out")) << needle;
+  };
+  for (const auto& [extra, needle] : cases) expect_error(path("run/checkpoint-best.pt"), extra, needle);
+
+  // --lambda needs CSC layers: a (real, untrained) ResNet checkpoint has none.
+  fs::create_directories(dir_ / "resnet");
+  std::ofstream(dir_ / "resnet" / "config.yaml") << read_text(dir_ / "preset.yaml") << "\n";
+  auto config = deepsc::train::load_config(path("resnet/config.yaml"), {"model.name=resnet18"});
+  std::ofstream(dir_ / "resnet" / "config.yaml", std::ios::trunc) << deepsc::train::to_yaml(config);
+  const auto pipeline = deepsc::train::build_data(config.data);
+  auto resnet = deepsc::train::build_model(config.model, 1, pipeline.test->num_classes());
+  deepsc::train::save_checkpoint(path("resnet/checkpoint-best.pt"), *resnet, nullptr, {});
+  expect_error(path("resnet/checkpoint-best.pt"), {"--lambda", "0.1", "--limit", "4"}, "CSC");
+}
+
+TEST_F(CliRobustness, RobustSweepsLambdaFitsItAndCodesPerSample) {
+  const auto checkpoint = train();
+  const auto saved = read_text(checkpoint);
+  const std::vector<std::string> args{"robust", "--checkpoint", checkpoint, "--noise", "gaussian,impulse",
+                                      "--severities", "1,5", "--lambda-grid", "0.1:0.7:0.3", "--fit",
+                                      "--fit-samples", "48", "--per-sample", "--limit", "40", "--batch", "16",
+                                      "--threads", "2", "--out", path("robust"), "--json"};
+  const auto r = run(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto report = nlohmann::json::parse(read_text(dir_ / "robust" / "robust.json"));
+  EXPECT_EQ(nlohmann::json::parse(r.out)["rows"], report["rows"]);
+  EXPECT_EQ(report["samples"], 40);
+  EXPECT_EQ(report["lambda_grid"], (std::vector<double>{0.1, 0.4, 0.7}));
+  ASSERT_EQ(report["rows"].size(), 6u);  // 2 noises × (clean, severity 1, severity 5)
+  for (const auto& row : report["rows"]) {
+    for (const auto* key : {"fixed_top1", "best_top1", "fit_top1", "per_sample_top1"}) expect_fraction(row[key], key);
+    // The best of the grid is at least the accuracy at the trained λ (0.1 is in the grid).
+    EXPECT_GE(row["best_top1"].get<double>(), row["fixed_top1"].get<double>());
+    EXPECT_GE(row["fit_lambda"].get<double>(), 0.1);
+    EXPECT_LE(row["fit_lambda"].get<double>(), 0.7);
+    EXPECT_EQ(row["curve"]["top1"].size(), 3u);
+    EXPECT_DOUBLE_EQ(row["curve"]["top1"][0].get<double>(), row["fixed_top1"].get<double>());
+  }
+  // Noise raises the CSC residual: severity 5 above clean, for both noises.
+  EXPECT_GT(report["rows"][2]["residual"].get<double>(), report["rows"][0]["residual"].get<double>());
+  EXPECT_GT(report["rows"][5]["residual"].get<double>(), report["rows"][3]["residual"].get<double>());
+  ASSERT_TRUE(report["fits"].contains("gaussian"));
+  EXPECT_EQ(report["fits"]["gaussian"]["residuals"].size(), 3u);
+  for (const auto* file : {"table.tsv", "sweep.tsv", "fit.tsv", "plot.gp"}) EXPECT_TRUE(fs::exists(dir_ / "robust" / file)) << file;
+  EXPECT_EQ(read_text(checkpoint), saved);
+  // The same seed gives the same numbers.
+  const auto again = run(args);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["rows"], report["rows"]);
+}
+
+TEST_F(CliRobustness, RobustRejectsBadOptionsWithOneLineErrors) {
+  fs::create_directories(dir_ / "run");
+  std::ofstream(dir_ / "run" / "checkpoint-best.pt") << "not a checkpoint";
+  fs::copy_file(dir_ / "preset.yaml", dir_ / "run" / "config.yaml");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--noise", "fog"}, "fog"},
+      {{"--severities", "0-3"}, "severit"},
+      {{"--lambda-grid", "1.4:0.1:0.1"}, "--lambda-grid"},
+      {{"--lambda-grid", "0.1,x"}, "--lambda-grid"},
+      {{"--lambda-grid", "0.1:1:0"}, "--lambda-grid"},
+      {{"--fit-samples", "0"}, "--fit-samples"},
+      {{"--batch", "0"}, "--batch"},
+      {{"--limit", "-2"}, "--limit"},
+      {{"--cifar10c", path("missing")}, "--cifar10c"},
+  };
+  for (const auto& [extra, needle] : cases) {
+    std::vector<std::string> args{"robust", "--checkpoint", path("run/checkpoint-best.pt"), "--out", path("out")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run(args);
+    EXPECT_NE(r.code, 0) << needle;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "out")) << needle;
+  }
+}
