@@ -37,4 +37,33 @@ std::shared_ptr<nn::Classifier> load_model(const CheckpointOptions& o, const tra
   return model;
 }
 
+void add_data_options(CLI::App* cmd, CheckpointOptions& o, const std::string& split_help) {
+  cmd->add_option("--data", o.data, "Data set KIND[:ROOT] (default: the run's)");
+  cmd->add_option("--split", o.split, split_help)->capture_default_str();
+}
+
+LoadedRun load_run(const CheckpointOptions& o, const torch::Device& device) {
+  LoadedRun run;
+  run.config = checkpoint_config(o);
+  run.config.data.test_split = o.split;
+  run.pipeline = train::build_data(run.config.data);
+  run.model = load_model(o, run.config, *run.pipeline.test, device);
+  run.model->eval();
+  return run;
+}
+
+std::function<torch::Tensor(const torch::Tensor&)> normaliser(const train::DataPipeline& pipeline,
+                                                              const torch::Device& device) {
+  const auto stats = torch::TensorOptions().dtype(torch::kFloat).device(device);
+  const auto mean = torch::tensor(pipeline.mean, stats).view({1, -1, 1, 1});
+  const auto stdev = torch::tensor(pipeline.std, stats).view({1, -1, 1, 1});
+  return [mean, stdev](const torch::Tensor& images01) { return (images01 - mean) / stdev; };
+}
+
+void check_output_folder(const std::string& out) {
+  if (out.empty()) throw std::invalid_argument("--out: no folder given");
+  if (std::filesystem::exists(out) && !std::filesystem::is_directory(out))
+    throw std::invalid_argument("--out " + out + " exists and is not a folder");
+}
+
 }  // namespace deepsc::cli

@@ -5,6 +5,7 @@
 
 #include "deepsc/train/trainer.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,5 +30,25 @@ train::TrainConfig checkpoint_config(const CheckpointOptions& o);
 /// channels and classes.
 std::shared_ptr<nn::Classifier> load_model(const CheckpointOptions& o, const train::TrainConfig& config,
                                            const data::Dataset& data, const torch::Device& device);
+
+/// --data KIND[:ROOT] and --split (`split_help` says what the command does with it).
+void add_data_options(CLI::App* cmd, CheckpointOptions& o, const std::string& split_help);
+
+/// A trained run ready to evaluate: its configuration with --split as the test split, its data,
+/// and the model in eval mode on `device`.
+struct LoadedRun {
+  train::TrainConfig config;
+  train::DataPipeline pipeline;
+  std::shared_ptr<nn::Classifier> model;
+};
+LoadedRun load_run(const CheckpointOptions& o, const torch::Device& device);
+
+/// (x − mean) / std of the run's data, for images in [0, 1] on `device`.
+std::function<torch::Tensor(const torch::Tensor&)> normaliser(const train::DataPipeline& pipeline,
+                                                              const torch::Device& device);
+
+/// Throws std::invalid_argument when `out` is empty or exists and is not a folder (checked before
+/// any work, so that a long run does not fail at its end).
+void check_output_folder(const std::string& out);
 
 }  // namespace deepsc::cli

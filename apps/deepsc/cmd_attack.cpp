@@ -86,9 +86,7 @@ robust::AttackOptions attack_options(const AttackCommand& o, uint64_t seed) {
       throw std::invalid_argument(msg.str());
     }
   }
-  if (o.out.empty()) throw std::invalid_argument("--out: no folder given");
-  if (std::filesystem::exists(o.out) && !std::filesystem::is_directory(o.out))
-    throw std::invalid_argument("--out " + o.out + " exists and is not a folder");
+  check_output_folder(o.out);
   return options;
 }
 
@@ -110,20 +108,17 @@ std::string percent(double fraction) {
 
 void run_attack(const AttackCommand& o, Context& ctx) {
   const auto options = attack_options(o, ctx.runtime.seed);
-  auto config = checkpoint_config(o.checkpoint);
-  config.data.test_split = o.checkpoint.split;
   const auto device = parse_device(ctx.runtime.device);
-  const auto pipeline = train::build_data(config.data);
-  auto model = load_model(o.checkpoint, config, *pipeline.test, device);
-  model->eval();
+  const auto run = load_run(o.checkpoint, device);
+  const auto& config = run.config;
+  const auto& pipeline = run.pipeline;
+  const auto& model = run.model;
   robust::LambdaScope lambdas(model->csc_layers());
   if (!o.lambdas.empty() && lambdas.empty())
     throw std::invalid_argument("--lambda: " + config.model.name + " has no CSC layers whose λ could be re-chosen");
 
-  const auto stats = torch::TensorOptions().dtype(torch::kFloat).device(device);
-  const auto mean = torch::tensor(pipeline.mean, stats).view({1, -1, 1, 1});
-  const auto stdev = torch::tensor(pipeline.std, stats).view({1, -1, 1, 1});
-  const robust::Logits logits = [&](const torch::Tensor& images01) { return model->forward((images01 - mean) / stdev); };
+  const auto normalise = normaliser(pipeline, device);
+  const robust::Logits logits = [&](const torch::Tensor& images01) { return model->forward(normalise(images01)); };
 
   const int64_t available = static_cast<int64_t>(pipeline.test->size());
   const int64_t total = o.limit > 0 ? std::min(o.limit, available) : available;
@@ -255,8 +250,7 @@ Action add_attack_command(CLI::App& app) {
   auto o = std::make_shared<AttackCommand>();
   auto* cmd = app.add_subcommand("attack", "Accuracy of a trained checkpoint under a PGD / FGSM adversarial attack");
   add_checkpoint_options(cmd, o->checkpoint);
-  cmd->add_option("--data", o->checkpoint.data, "Data set KIND[:ROOT] (default: the run's)");
-  cmd->add_option("--split", o->checkpoint.split, "Split to attack")->capture_default_str();
+  add_data_options(cmd, o->checkpoint, "Split to attack");
   cmd->add_option("--norm", o->norm, "Threat model: linf | l2")->capture_default_str();
   cmd->add_option("--eps", o->eps, "Budget ε on images in [0, 1], e.g. 8/255 or 0.5")->capture_default_str();
   cmd->add_option("--steps", o->steps, "PGD steps (1 with --step-size = ε and --no-random-start is FGSM)")

@@ -15,11 +15,11 @@ namespace deepsc::cli {
 namespace {
 
 void run_eval(const CheckpointOptions& o, Context& ctx) {
-  auto config = checkpoint_config(o);
-  config.data.test_split = o.split;
   const auto device = parse_device(ctx.runtime.device);
-  const auto pipeline = train::build_data(config.data);
-  auto model = load_model(o, config, *pipeline.test, device);
+  const auto run = load_run(o, device);
+  const auto& config = run.config;
+  const auto& pipeline = run.pipeline;
+  const auto& model = run.model;
   data::DataLoader loader(pipeline.test, pipeline.test_transform,
                           data::LoaderOptions().batch_size(config.train.eval_batch_size).shuffle(false).workers(config.data.workers));
   const auto r = train::evaluate(*model, loader, device, config.train.label_smoothing);
@@ -73,8 +73,7 @@ Action add_eval_command(CLI::App& app) {
   auto o = std::make_shared<CheckpointOptions>();
   auto* cmd = app.add_subcommand("eval", "Evaluate a trained checkpoint: top-1, top-5, loss, CSC residuals");
   add_checkpoint_options(cmd, *o);
-  cmd->add_option("--data", o->data, "Data set KIND[:ROOT] (default: the run's)");
-  cmd->add_option("--split", o->split, "Split to evaluate")->capture_default_str();
+  add_data_options(cmd, *o, "Split to evaluate");
   cmd->add_flag("--json", o->json, "Print a JSON summary");
   return [o](Context& ctx) { run_eval(*o, ctx); };
 }

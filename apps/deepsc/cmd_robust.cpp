@@ -145,18 +145,15 @@ void run_robust(const RobustCommand& o, Context& ctx) {
   if (o.limit < 0) throw std::invalid_argument("--limit must be >= 0, got " + std::to_string(o.limit));
   if (o.fit_samples < 1) throw std::invalid_argument("--fit-samples must be >= 1, got " + std::to_string(o.fit_samples));
   if (o.batch < 1) throw std::invalid_argument("--batch must be >= 1, got " + std::to_string(o.batch));
-  if (o.out.empty()) throw std::invalid_argument("--out: no folder given");
-  if (std::filesystem::exists(o.out) && !std::filesystem::is_directory(o.out))
-    throw std::invalid_argument("--out " + o.out + " exists and is not a folder");
+  check_output_folder(o.out);
   if (!o.cifar10c.empty() && !std::filesystem::is_directory(o.cifar10c))
     throw std::invalid_argument("--cifar10c " + o.cifar10c + " is not a folder");
 
-  auto config = checkpoint_config(o.checkpoint);
-  config.data.test_split = o.checkpoint.split;
   const auto device = parse_device(ctx.runtime.device);
-  const auto pipeline = train::build_data(config.data);
-  auto model = load_model(o.checkpoint, config, *pipeline.test, device);
-  model->eval();
+  const auto run = load_run(o.checkpoint, device);
+  const auto& config = run.config;
+  const auto& pipeline = run.pipeline;
+  const auto& model = run.model;
   robust::LambdaScope scope(model->csc_layers());
   const bool has_csc = !scope.empty();
   if ((o.fit || o.per_sample) && !has_csc)
@@ -168,10 +165,7 @@ void run_robust(const RobustCommand& o, Context& ctx) {
   if (has_csc && std::find(grid.begin(), grid.end(), trained) == grid.end()) sweep_grid.push_back(trained);
   const size_t trained_index = has_csc ? std::find(sweep_grid.begin(), sweep_grid.end(), trained) - sweep_grid.begin() : 0;
 
-  const auto stats = torch::TensorOptions().dtype(torch::kFloat);
-  const auto mean = torch::tensor(pipeline.mean, stats).view({1, -1, 1, 1});
-  const auto stdev = torch::tensor(pipeline.std, stats).view({1, -1, 1, 1});
-  auto normalise = [&](const torch::Tensor& images01) { return (images01 - mean) / stdev; };
+  const auto normalise = normaliser(pipeline, torch::kCPU);  // whole sets are kept on the CPU
 
   Stopwatch clock;
   const auto test = load_images(pipeline.test, pipeline.test_geometry, o.limit, config.data.workers);
@@ -391,8 +385,7 @@ Action add_robust_command(CLI::App& app) {
   auto o = std::make_shared<RobustCommand>();
   auto* cmd = app.add_subcommand("robust", "Accuracy under noise: lambda sweep, fitted lambda(r) and per-sample lambda");
   add_checkpoint_options(cmd, o->checkpoint);
-  cmd->add_option("--data", o->checkpoint.data, "Data set KIND[:ROOT] (default: the run's)");
-  cmd->add_option("--split", o->checkpoint.split, "Split to corrupt and evaluate")->capture_default_str();
+  add_data_options(cmd, o->checkpoint, "Split to corrupt and evaluate");
   cmd->add_option("--noise", o->noise, "gaussian,shot,impulse,speckle or all")->capture_default_str();
   cmd->add_option("--severities", o->severities, "CIFAR-10-C severities: 1-5, 1,3,5, ...")->capture_default_str();
   cmd->add_option("--lambda-grid", o->grid, "Lambda values first:last:step or a,b,c")->capture_default_str();

@@ -162,18 +162,22 @@ torch::Tensor CscLayerImpl::forward(const torch::Tensor& x) {
   dict.check_signals(x, "CSC layer input");  // dtype, device, channels, sizes
   const auto code_shape = dict.code_shape(x.sizes());
 
-  // In training W changes every step and L is re-estimated every forward (as published); in
-  // evaluation it is kept while W (its fingerprint) and the code size stay.
-  {
+  // In training W changes every step and L is re-estimated every forward (as published), with no
+  // fingerprint: the optimiser's step would invalidate it anyway. In evaluation L is kept while W
+  // (its fingerprint) and the code size stay.
+  if (is_training()) {
+    last_lipschitz_ = power_iteration(dict, code_shape);
+    torch::NoGradGuard no_grad;
+    lipschitz_state_.set_();  // an evaluation after training computes L afresh
+  } else {
     torch::NoGradGuard no_grad;
     const auto w = weight.to(torch::kDouble);
     const auto state = torch::stack({torch::zeros({}, w.options()), w.sum(), w.pow(2).sum(),
                                      torch::full({}, static_cast<double>(code_shape[2]), w.options()),
                                      torch::full({}, static_cast<double>(code_shape.size() > 3 ? code_shape[3] : 1), w.options())});
     // Compared in the buffer's own dtype (a module converted to float32 converts it too).
-    const bool same = lipschitz_state_.numel() == 5 && !is_training() &&
-                      torch::equal(lipschitz_state_.slice(0, 1), state.slice(0, 1).to(lipschitz_state_.options()));
-    if (same) {
+    if (lipschitz_state_.numel() == 5 &&
+        torch::equal(lipschitz_state_.slice(0, 1), state.slice(0, 1).to(lipschitz_state_.options()))) {
       last_lipschitz_ = lipschitz_state_[0].item<double>();
     } else {
       last_lipschitz_ = power_iteration(dict, code_shape);

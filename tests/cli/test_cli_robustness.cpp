@@ -6,6 +6,7 @@
 #include "deepsc/train/trainer.h"
 
 #include "support/cli_runner.h"
+#include "support/bar_mnist.h"
 #include "support/scratch_dir.h"
 
 #include <gtest/gtest.h>
@@ -23,41 +24,6 @@ namespace {
 using deepsc::testing::Outcome;
 using deepsc::testing::run;
 
-void write_be32(std::ofstream& out, uint32_t v) {
-  const unsigned char bytes[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
-                                  static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
-  out.write(reinterpret_cast<const char*>(bytes), 4);
-}
-
-/// MNIST IDX files of `n` 12×12 images in 4 classes that a small network tells apart after a few
-/// steps: a bright bar at the top, at the bottom, in the middle (vertical), or at both sides.
-void write_mnist(const fs::path& dir, const std::string& prefix, int64_t n, uint64_t seed) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  auto labels = torch::randint(4, {n}, gen, torch::kLong);
-  auto images = torch::rand({n, 12, 12}, gen, torch::kFloat) * 60;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t c = labels[i].item<int64_t>();
-    if (c < 2) {
-      images[i].narrow(0, 2 + 6 * c, 3).add_(150);
-    } else if (c == 2) {
-      images[i].narrow(1, 4, 4).add_(150);
-    } else {
-      images[i].narrow(1, 1, 2).add_(150);
-      images[i].narrow(1, 9, 2).add_(150);
-    }
-  }
-  auto bytes = images.clamp(0, 255).to(torch::kByte).contiguous();
-  auto label_bytes = labels.to(torch::kByte).contiguous();
-  std::ofstream img(dir / (prefix + "-images-idx3-ubyte"), std::ios::binary);
-  write_be32(img, 0x00000803);
-  write_be32(img, n), write_be32(img, 12), write_be32(img, 12);
-  img.write(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), n * 144);
-  std::ofstream lab(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary);
-  write_be32(lab, 0x00000801);
-  write_be32(lab, n);
-  lab.write(reinterpret_cast<const char*>(label_bytes.data_ptr<uint8_t>()), n);
-}
-
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
@@ -65,21 +31,41 @@ std::string read_text(const fs::path& path) {
   return text.str();
 }
 
-bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
-
 class CliRobustness : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = deepsc::testing::test_dir("cli_attack_");
+    dir_ = deepsc::testing::test_dir("cli_robustness_");
     fs::create_directories(dir_ / "data");
-    write_mnist(dir_ / "data", "train", 1024, 1);
-    write_mnist(dir_ / "data", "t10k", 64, 2);
+    deepsc::testing::write_bar_mnist(dir_ / "data", "train", 1024, 1);
+    deepsc::testing::write_bar_mnist(dir_ / "data", "t10k", 64, 2);
     std::ofstream(dir_ / "preset.yaml") << "model: {name: sdnet18, stem: cifar, width: 0.0625}\n"
                                            "data: {kind: mnist, root: '" << (dir_ / "data").string()
                                         << "', augment: none, mean: [0.3], std: [0.3], workers: 0}\n"
                                            "train: {epochs: 1, batch_size: 32, lr: 0.05, eval_batch_size: 64}\n";
   }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  /// A placeholder checkpoint with the preset as its config.yaml, for option checks that fail
+  /// before the checkpoint is read; returns its path.
+  std::string placeholder_run() {
+    fs::create_directories(dir_ / "run");
+    std::ofstream(dir_ / "run" / "checkpoint-best.pt") << "not a checkpoint";
+    fs::copy_file(dir_ / "preset.yaml", dir_ / "run" / "config.yaml");
+    return path("run/checkpoint-best.pt");
+  }
+
+  /// `deepsc <command> --checkpoint C --out <dir>/out <extra>` fails with one line naming `needle`
+  /// and leaves no output folder.
+  void expect_error(const std::string& command, const std::string& checkpoint, const std::vector<std::string>& extra,
+                    const std::string& needle) {
+    std::vector<std::string> args{command, "--checkpoint", checkpoint, "--out", path("out")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run(args);
+    EXPECT_NE(r.code, 0) << needle;
+    EXPECT_TRUE(deepsc::testing::one_line(r.err)) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "out")) << needle;
+  }
 
   /// Trains the tiny model into <dir>/run; returns its best checkpoint.
   std::string train() {
@@ -161,9 +147,7 @@ TEST_F(CliRobustness, ReportsCleanAndAdversarialAccuracyAtEveryLambda) {
 TEST_F(CliRobustness, BadOptionsGiveOneLineErrorsAndNoOutput) {
   // The options are checked before the checkpoint is read, so a placeholder file will do; the
   // configuration next to it is read (and its data opened) only for the last case.
-  fs::create_directories(dir_ / "run");
-  std::ofstream(dir_ / "run" / "checkpoint-best.pt") << "not a checkpoint";
-  fs::copy_file(dir_ / "preset.yaml", dir_ / "run" / "config.yaml");
+  const auto checkpoint = placeholder_run();
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--norm", "l3"}, "l3"},
       {{"--eps", "abc"}, "--eps"},
@@ -175,17 +159,7 @@ TEST_F(CliRobustness, BadOptionsGiveOneLineErrorsAndNoOutput) {
       {{"--limit", "-1"}, "--limit"},
       {{"--data", "mnist:" + path("missing")}, "missing"},
   };
-  auto expect_error = [&](const std::string& checkpoint, const std::vector<std::string>& extra,
-                          const std::string& needle) {
-    std::vector<std::string> args{"attack", "--checkpoint", checkpoint, "--out", path("out")};
-    args.insert(args.end(), extra.begin(), extra.end());
-    const auto r = run(args);
-    EXPECT_NE(r.code, 0) << needle;
-    EXPECT_TRUE(one_line(r.err)) << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-    EXPECT_FALSE(fs::exists(dir_ / "out")) << needle;
-  };
-  for (const auto& [extra, needle] : cases) expect_error(path("run/checkpoint-best.pt"), extra, needle);
+  for (const auto& [extra, needle] : cases) expect_error("attack", checkpoint, extra, needle);
 
   // --lambda needs CSC layers: a (real, untrained) ResNet checkpoint has none.
   fs::create_directories(dir_ / "resnet");
@@ -195,7 +169,7 @@ TEST_F(CliRobustness, BadOptionsGiveOneLineErrorsAndNoOutput) {
   const auto pipeline = deepsc::train::build_data(config.data);
   auto resnet = deepsc::train::build_model(config.model, 1, pipeline.test->num_classes());
   deepsc::train::save_checkpoint(path("resnet/checkpoint-best.pt"), *resnet, nullptr, {});
-  expect_error(path("resnet/checkpoint-best.pt"), {"--lambda", "0.1", "--limit", "4"}, "CSC");
+  expect_error("attack", path("resnet/checkpoint-best.pt"), {"--lambda", "0.1", "--limit", "4"}, "CSC");
 }
 
 TEST_F(CliRobustness, RobustSweepsLambdaFitsItAndCodesPerSample) {
@@ -235,9 +209,7 @@ TEST_F(CliRobustness, RobustSweepsLambdaFitsItAndCodesPerSample) {
 }
 
 TEST_F(CliRobustness, RobustRejectsBadOptionsWithOneLineErrors) {
-  fs::create_directories(dir_ / "run");
-  std::ofstream(dir_ / "run" / "checkpoint-best.pt") << "not a checkpoint";
-  fs::copy_file(dir_ / "preset.yaml", dir_ / "run" / "config.yaml");
+  const auto checkpoint = placeholder_run();
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--noise", "fog"}, "fog"},
       {{"--severities", "0-3"}, "severit"},
@@ -249,13 +221,5 @@ TEST_F(CliRobustness, RobustRejectsBadOptionsWithOneLineErrors) {
       {{"--limit", "-2"}, "--limit"},
       {{"--cifar10c", path("missing")}, "--cifar10c"},
   };
-  for (const auto& [extra, needle] : cases) {
-    std::vector<std::string> args{"robust", "--checkpoint", path("run/checkpoint-best.pt"), "--out", path("out")};
-    args.insert(args.end(), extra.begin(), extra.end());
-    const auto r = run(args);
-    EXPECT_NE(r.code, 0) << needle;
-    EXPECT_TRUE(one_line(r.err)) << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
-    EXPECT_FALSE(fs::exists(dir_ / "out")) << needle;
-  }
+  for (const auto& [extra, needle] : cases) expect_error("robust", checkpoint, extra, needle);
 }

@@ -5,6 +5,7 @@
 #include "deepsc/train/schedule.h"
 #include "deepsc/train/trainer.h"
 
+#include "support/bar_mnist.h"
 #include "support/scratch_dir.h"
 
 #include <gtest/gtest.h>
@@ -18,43 +19,6 @@ using deepsc::testing::fresh_dir;
 
 namespace {
 
-void write_be32(std::ofstream& out, uint32_t v) {
-  const unsigned char bytes[4] = {static_cast<unsigned char>(v >> 24), static_cast<unsigned char>(v >> 16),
-                                  static_cast<unsigned char>(v >> 8), static_cast<unsigned char>(v)};
-  out.write(reinterpret_cast<const char*>(bytes), 4);
-}
-
-/// MNIST IDX files (uncompressed) of `n` 12×12 images in 4 classes, each a pattern of bright bars
-/// plus noise that a small network separates in an epoch: bar at the top, bar at the bottom, a
-/// vertical bar in the middle, vertical bars at both sides (all symmetric under a horizontal flip,
-/// so the crop-flip augmentation keeps the labels).
-void write_mnist(const std::filesystem::path& dir, const std::string& prefix, int64_t n, uint64_t seed) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  auto labels = torch::randint(4, {n}, gen, torch::kLong);
-  auto images = torch::rand({n, 12, 12}, gen, torch::kFloat) * 60;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t c = labels[i].item<int64_t>();
-    if (c < 2) {
-      images[i].narrow(0, 2 + 6 * c, 3).add_(150);
-    } else if (c == 2) {
-      images[i].narrow(1, 4, 4).add_(150);
-    } else {
-      images[i].narrow(1, 1, 2).add_(150);
-      images[i].narrow(1, 9, 2).add_(150);
-    }
-  }
-  auto bytes = images.clamp(0, 255).to(torch::kByte).contiguous();
-  auto label_bytes = labels.to(torch::kByte).contiguous();
-  std::ofstream img(dir / (prefix + "-images-idx3-ubyte"), std::ios::binary);
-  write_be32(img, 0x00000803);
-  write_be32(img, n), write_be32(img, 12), write_be32(img, 12);
-  img.write(reinterpret_cast<const char*>(bytes.data_ptr<uint8_t>()), n * 144);
-  std::ofstream lab(dir / (prefix + "-labels-idx1-ubyte"), std::ios::binary);
-  write_be32(lab, 0x00000801);
-  write_be32(lab, n);
-  lab.write(reinterpret_cast<const char*>(label_bytes.data_ptr<uint8_t>()), n);
-}
-
 train::TrainConfig tiny_config(const std::filesystem::path& data_dir, int64_t epochs) {
   return train::parse_config(
       "model: {name: sdnet18, stem: cifar, width: 0.0625}\n"
@@ -65,8 +29,8 @@ train::TrainConfig tiny_config(const std::filesystem::path& data_dir, int64_t ep
 
 std::filesystem::path tiny_data() {
   auto dir = fresh_dir("train_tiny_data");
-  write_mnist(dir, "train", 1024, 1);
-  write_mnist(dir, "t10k", 96, 2);
+  deepsc::testing::write_bar_mnist(dir, "train", 1024, 1);
+  deepsc::testing::write_bar_mnist(dir, "t10k", 96, 2);
   return dir;
 }
 
