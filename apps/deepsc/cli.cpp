@@ -11,6 +11,11 @@ namespace deepsc::cli {
 Action add_conv_matrix_command(CLI::App& app);
 /// cmd_learn_conv_dict.cpp: `deepsc learn-conv-dict` (convolutional dictionary learning).
 Action add_learn_conv_dict_command(CLI::App& app);
+/// cmd_learn_dict.cpp, cmd_show_dict.cpp, cmd_denoise.cpp: dense dictionary learning on patches,
+/// pictures of dictionaries, patch-based denoising (`learn-dict`, `show-dict`, `denoise`).
+Action add_learn_dict_command(CLI::App& app);
+Action add_show_dict_command(CLI::App& app);
+Action add_denoise_command(CLI::App& app);
 /// cmd_csc_denoise.cpp, cmd_csc_inpaint.cpp: `deepsc csc-denoise`, `deepsc csc-inpaint`.
 Action add_csc_denoise_command(CLI::App& app);
 Action add_csc_inpaint_command(CLI::App& app);
@@ -60,6 +65,9 @@ int run(int argc, const char* const argv[], std::ostream& out, std::ostream& err
   add(&add_encode_command);
   add(&add_coherence_command);
   add(&add_conv_matrix_command);
+  add(&add_learn_dict_command);
+  add(&add_show_dict_command);
+  add(&add_denoise_command);
   add(&add_learn_conv_dict_command);
   add(&add_csc_denoise_command);
   add(&add_csc_inpaint_command);

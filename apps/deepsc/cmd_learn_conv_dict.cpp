@@ -26,25 +26,10 @@ struct LearnOptions {
   bool resume = false, json = false;
 };
 
-/// Every PNG/JPEG file of the folder, sorted, so runs are reproducible.
-std::vector<std::string> image_files(const std::string& dir) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw std::invalid_argument("--images " + dir + ": not a directory");
-  std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    auto ext = entry.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-    if (entry.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg")) files.push_back(entry.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  if (files.empty()) throw std::invalid_argument("--images " + dir + ": no .png or .jpg files");
-  return files;
-}
-
 /// Random crop×crop windows of the high-pass grey images, [N, 1, crop, crop].
 torch::Tensor training_crops(const LearnOptions& o, Context& ctx) {
   std::vector<torch::Tensor> crops;
-  for (const auto& file : image_files(o.images)) {
+  for (const auto& file : restore::image_files(o.images, "--images")) {
     auto grey = restore::load_grey(file, "--images").image;  // [1, 1, H, W]
     if (grey.size(2) < o.crop || grey.size(3) < o.crop) {
       ctx.err << "deepsc: skipping " << file << ": smaller than --crop " << o.crop << "\n";

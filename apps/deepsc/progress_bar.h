@@ -19,7 +19,10 @@ class ProgressBar {
   explicit ProgressBar(std::ostream& out, int interactive = -1)
       : out_(out), interactive_(interactive >= 0 ? interactive == 1 : (&out == &std::cerr && ::isatty(2))) {}
 
-  void update(int64_t done, int64_t total, const std::string& label, double rate, double eta_seconds) {
+  /// `rate` is shown with `unit` (images per second by default); `suffix` is appended to the line
+  /// (for example the current objective).
+  void update(int64_t done, int64_t total, const std::string& label, double rate, double eta_seconds,
+              const std::string& unit = "img/s", const std::string& suffix = "") {
     const auto now = std::chrono::steady_clock::now();
     const int64_t tenth = total > 0 ? done * 10 / total : 0;
     if (interactive_) {
@@ -33,7 +36,7 @@ class ProgressBar {
     const int filled = total > 0 ? static_cast<int>(width * done / total) : 0;
     std::ostringstream line;
     line << label << " [" << std::string(filled, '=') << std::string(width - filled, ' ') << "] " << done << "/"
-         << total << " " << std::fixed << std::setprecision(0) << rate << " img/s ETA " << format_time(eta_seconds);
+         << total << " " << std::fixed << std::setprecision(0) << rate << " " << unit << " ETA " << format_time(eta_seconds) << suffix;
     if (interactive_) {
       out_ << "\r" << line.str() << "\033[K" << std::flush;
       drawn_ = true;

@@ -9,6 +9,8 @@
 #include "deepsc/conv/image_quality.h"
 #include "deepsc/viz/image_grid.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -16,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace deepsc::cli::restore {
 
@@ -48,6 +51,21 @@ inline GreyImage load_grey(const std::string& path, const std::string& option) {
   }
   g.image = batch.contiguous();
   return g;
+}
+
+/// Every PNG/JPEG file of the folder, sorted, so runs are reproducible. Errors name the option.
+inline std::vector<std::string> image_files(const std::string& dir, const std::string& option) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw std::invalid_argument(option + " " + dir + ": not a directory");
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    auto ext = entry.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (entry.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg")) files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw std::invalid_argument(option + " " + dir + ": no .png or .jpg files");
+  return files;
 }
 
 /// Throws unless `other` has the size of `reference` (both [1, 1, H, W]).

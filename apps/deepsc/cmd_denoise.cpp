@@ -1,0 +1,203 @@
+// deepsc denoise: patch-based denoising of a grey picture (Elad & Aharon 2006): every overlapping
+// p × p patch is sparse-coded by Batch-OMP to the noise level over a dense dictionary and the
+// estimates are averaged. The dictionary is a file (--dict D.npy), the overcomplete DCT
+// (--dict dct), or — by default — learned by K-SVD on the noisy picture's own patches, started
+// from the DCT, as in the paper. --add-noise makes the noisy picture from a clean one
+// (reproducible by --seed); --clean scores the result against a reference (PSNR, SSIM).
+#include "command_support.h"
+#include "restore_support.h"
+
+#include "deepsc/data/npy_tensor.h"
+#include "deepsc/data/patches.h"
+#include "deepsc/dictlearn/dictionary_learning.h"
+#include "deepsc/dictlearn/patch_denoise.h"
+#include "deepsc/sparse/analytic_dictionaries.h"
+#include "deepsc/sparse/omp.h"
+
+#include <cmath>
+#include <memory>
+
+namespace deepsc::cli {
+
+namespace {
+
+struct DenoiseCommand {
+  std::string image, dict, clean, out, noisy_out, save_dict;
+  double sigma = 0;
+  int64_t patch = 8, atoms = 256, learn_iterations = 10, learn_patches = 40000, stride = 1;
+  double gain = dictlearn::PatchDenoiseOptions(1).gain();
+  double blend = dictlearn::PatchDenoiseOptions(1).blend();
+  bool add_noise = false, json = false;
+};
+
+/// Atoms per axis of the overcomplete DCT with `atoms` atoms (a square number).
+int64_t dct_atoms_per_axis(int64_t atoms, int64_t patch) {
+  const auto k = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(atoms))));
+  if (k * k != atoms || k < patch)
+    throw std::invalid_argument("--atoms " + std::to_string(atoms) + ": the DCT start needs a square number of atoms >= patch^2 (" +
+                                std::to_string(patch * patch) + ")");
+  return k;
+}
+
+struct LearnedDictionary {
+  torch::Tensor atoms;  // D [p², m]
+  int64_t sparsity = 0;
+  double seconds = 0;
+};
+
+/// Elad & Aharon's adaptive dictionary: K-SVD on random patches of the noisy picture (DC removed),
+/// started from the overcomplete DCT. The ℓ0 budget K is the mean support that Batch-OMP needs on
+/// those patches with the DCT at the denoising error bound ‖r‖² ≤ n(Cσ)², rounded up — so learning
+/// and denoising aim at the same sparsity.
+LearnedDictionary learn_from_noisy(const DenoiseCommand& o, const torch::Tensor& noisy, const torch::Tensor& start,
+                                   double sigma, Context& ctx) {
+  Stopwatch clock;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(ctx.runtime.seed);
+  auto patches = data::random_patches(noisy.cpu(), o.patch, o.learn_patches, gen);
+  patches = data::remove_mean(patches).first.to(noisy.device());
+  const double bound = std::sqrt(static_cast<double>(o.patch * o.patch)) * o.gain * sigma;
+  const auto probe = sparse::omp(sparse::DenseDictionary(start), patches, sparse::OmpOptions().epsilon(bound).sparsity(o.patch * o.patch / 2));
+  const double mean_support = (probe.codes != 0).sum(1).to(torch::kDouble).mean().item<double>();
+  LearnedDictionary learned;
+  learned.sparsity = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(mean_support)));
+  const auto result = dictlearn::learn_dictionary(patches, dictlearn::LearnOptions(o.atoms)
+                                                               .algorithm(dictlearn::Algorithm::Ksvd)
+                                                               .sparsity(learned.sparsity)
+                                                               .iterations(o.learn_iterations)
+                                                               .initial(start)
+                                                               .seed(ctx.runtime.seed));
+  learned.atoms = result.dictionary;
+  learned.seconds = clock.seconds();
+  return learned;
+}
+
+void run_denoise(const DenoiseCommand& o, Context& ctx) {
+  restore::check_output_path(o.out, "--out");
+  restore::check_output_path(o.noisy_out, "--noisy-out");
+  restore::check_output_path(o.save_dict, "--save-dict");
+  const auto device = parse_device(ctx.runtime.device);
+  const double sigma = o.sigma / 255.0;
+
+  auto input = restore::load_grey(o.image, "--image");
+  torch::Tensor noisy = input.image, clean;
+  std::string note = input.note;
+  if (o.add_noise) {
+    clean = input.image;
+    noisy = restore::add_gaussian_noise(clean, sigma, ctx.runtime.seed);
+  } else if (!o.clean.empty()) {
+    auto reference = restore::load_grey(o.clean, "--clean");
+    restore::check_same_size(noisy, reference.image, "--clean", o.clean);
+    clean = reference.image;
+    if (!reference.note.empty()) note += (note.empty() ? "" : "; ") + reference.note;
+  }
+  if (noisy.size(2) < o.patch || noisy.size(3) < o.patch)
+    throw std::invalid_argument("--image " + o.image + " is smaller than --patch " + std::to_string(o.patch));
+
+  // The dictionary: a file, the DCT, or learned from the noisy picture.
+  torch::Tensor atoms;
+  std::string source;
+  LearnedDictionary learned;
+  const auto image = noisy[0][0].to(device);  // [H, W]
+  if (!o.dict.empty() && o.dict != "dct") {
+    atoms = load_float_array(o.dict, "--dict", 2).to(torch::kFloat);
+    const auto p = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(atoms.size(0)))));
+    if (p * p != atoms.size(0))
+      throw std::invalid_argument("--dict " + o.dict + ": " + std::to_string(atoms.size(0)) + "-dimensional atoms are not grey p x p patches");
+    if (p > noisy.size(2) || p > noisy.size(3)) throw std::invalid_argument("--dict " + o.dict + ": atoms larger than --image");
+    atoms = atoms / atoms.norm(2, {0}, true).clamp_min(1e-12);  // unit-norm atoms, as OMP's selection rule expects
+    source = o.dict;
+  } else {
+    const auto dct = sparse::overcomplete_dct(o.patch, dct_atoms_per_axis(o.atoms, o.patch)).to(device);
+    if (o.dict == "dct") {
+      atoms = dct;
+      source = "overcomplete DCT";
+    } else {
+      learned = learn_from_noisy(o, image.unsqueeze(0).unsqueeze(0), dct, sigma, ctx);
+      atoms = learned.atoms;
+      source = "K-SVD on the noisy picture";
+    }
+  }
+
+  Stopwatch clock;
+  const auto result = dictlearn::patch_denoise(image, sparse::DenseDictionary(atoms.to(device)),
+                                               dictlearn::PatchDenoiseOptions(sigma).stride(o.stride).gain(o.gain).blend(o.blend));
+  synchronize(device);
+  const double seconds = clock.seconds();
+
+  const auto denoised = result.image.to(torch::kCPU).clamp(0, 1).view({1, 1, noisy.size(2), noisy.size(3)});
+  if (!o.save_dict.empty()) data::save_npy(o.save_dict, atoms.to(torch::kCPU));
+  if (!o.noisy_out.empty()) viz::write_png(o.noisy_out, noisy[0]);
+  viz::write_png(o.out, denoised[0]);
+
+  nlohmann::json report{{"command", "denoise"},
+                        {"image", o.image},
+                        {"out", o.out},
+                        {"height", noisy.size(2)},
+                        {"width", noisy.size(3)},
+                        {"sigma", o.sigma},
+                        {"noise_added", o.add_noise},
+                        {"dictionary", source},
+                        {"patch", static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(atoms.size(0)))))},
+                        {"atoms", atoms.size(1)},
+                        {"stride", o.stride},
+                        {"gain", o.gain},
+                        {"blend_lambda", result.blend_lambda},
+                        {"patches", result.patches},
+                        {"mean_nonzeros", result.mean_nonzeros},
+                        {"denoise_seconds", seconds},
+                        {"threads", at::get_num_threads()},
+                        {"note", note}};
+  if (learned.atoms.defined()) {
+    report["learning"] = {{"algo", "ksvd"},       {"sparsity", learned.sparsity}, {"iterations", o.learn_iterations},
+                          {"patches", o.learn_patches}, {"seconds", learned.seconds}};
+  }
+  if (clean.defined()) {
+    report["noisy"] = restore::quality(noisy, clean);
+    report["denoised"] = restore::quality(denoised, clean);
+  }
+  if (o.json) {
+    ctx.out << report.dump() << "\n";
+    return;
+  }
+  if (!note.empty()) ctx.out << "note: " << note << "\n";
+  ctx.out << std::setprecision(4) << "denoised " << o.image << " (" << noisy.size(3) << "x" << noisy.size(2) << ", sigma "
+          << o.sigma << "/255" << (o.add_noise ? ", noise added with seed " + std::to_string(ctx.runtime.seed) : "") << ") over "
+          << atoms.size(1) << " atoms (" << source;
+  if (learned.atoms.defined())
+    ctx.out << ": " << o.learn_iterations << " iterations at K = " << learned.sparsity << ", " << std::setprecision(3)
+            << learned.seconds << " s";
+  ctx.out << "), " << std::setprecision(3) << result.mean_nonzeros << " atoms per patch, " << seconds << " s -> " << o.out << "\n";
+  if (clean.defined()) {
+    ctx.out << "noisy:    " << restore::quality_text(report["noisy"]) << "\n"
+            << "denoised: " << restore::quality_text(report["denoised"]) << "\n";
+  }
+}
+
+}  // namespace
+
+Action add_denoise_command(CLI::App& app) {
+  auto o = std::make_shared<DenoiseCommand>();
+  auto* cmd = app.add_subcommand("denoise", "Denoise a grey picture by sparse coding of its overlapping patches (Elad-Aharon)");
+  cmd->add_option("--image", o->image, "Noisy picture (PNG/JPEG; RGB is converted to grey), or the clean one with --add-noise")
+      ->required()->check(CLI::ExistingFile);
+  cmd->add_option("--sigma", o->sigma, "Noise standard deviation on the 0-255 scale")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("--out", o->out, "Denoised picture, grey PNG (written atomically)")->required();
+  cmd->add_option("--dict", o->dict, "Dense dictionary D.npy [p*p, m], or 'dct' for the overcomplete DCT (default: K-SVD on the noisy patches)");
+  auto* clean = cmd->add_option("--clean", o->clean, "Clean reference picture: report PSNR/SSIM")->check(CLI::ExistingFile);
+  auto* add_noise = cmd->add_flag("--add-noise", o->add_noise, "--image is clean: add Gaussian noise of --sigma (seeded by --seed) and score against it");
+  add_noise->excludes(clean);
+  cmd->add_option("--patch", o->patch, "Patch side p when the dictionary is the DCT or learned")->check(CLI::Range(2, 32))->capture_default_str();
+  cmd->add_option("--atoms", o->atoms, "Atoms of the DCT / learned dictionary (a square number)")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--learn-iterations", o->learn_iterations, "K-SVD iterations on the noisy patches")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--learn-patches", o->learn_patches, "Random noisy patches K-SVD learns from")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--stride", o->stride, "Step between coded patches (1: every overlapping patch)")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--gain", o->gain, "C of the OMP error bound n (C sigma)^2")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--blend", o->blend, "c of the weight c/sigma of the noisy picture in the average (0: plain average)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--noisy-out", o->noisy_out, "Also write the noisy input as PNG (clipped, 8 bits)");
+  cmd->add_option("--save-dict", o->save_dict, "Also write the dictionary used as D.npy [p*p, m]");
+  cmd->add_flag("--json", o->json, "Print a JSON report");
+  return [o](Context& ctx) { run_denoise(*o, ctx); };
+}
+
+}  // namespace deepsc::cli

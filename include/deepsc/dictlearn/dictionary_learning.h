@@ -1,0 +1,146 @@
+#pragma once
+/// Dense dictionary learning: given signals Y [N, n] (one per row), find atoms D [n, m] with unit-norm
+/// columns and sparse codes X [N, m] with Y ≈ X Dᵀ, by alternating a sparse-coding step (D fixed)
+/// and a dictionary step (X fixed). Four learners, two objectives:
+///
+///   ℓ1 (Olshausen-Field, Online):  min_D (1/N) Σ_i min_x ½‖y_i − D x‖₂² + λ‖x‖₁
+///   ℓ0 (K-SVD, MOD):               min_D (1/N) Σ_i min_{‖x‖₀ ≤ K} ½‖y_i − D x‖₂²
+///
+/// - Olshausen & Field 1996 (Nature 381): per mini-batch, lasso codes X, then one gradient step
+///   D ← D + η (Y − X Dᵀ)ᵀ X / B and renormalised atoms.
+/// - Online dictionary learning, Mairal, Bach, Ponce & Sapiro 2009 (ICML) / 2010 (JMLR 11),
+///   Algorithms 1–2 with the mini-batch extension and past weighting of their section 3.4:
+///   A ← βA + XᵀX, B ← βB + YᵀX, then one pass of block-coordinate descent over the atoms,
+///   warm-started from the current D, u_j = (b_j − D a_j)/A_jj + d_j, d_j = u_j/‖u_j‖.
+/// - K-SVD, Aharon, Elad & Bruckstein 2006 (IEEE TSP 54): Batch-OMP codes with ‖x‖₀ ≤ K, then atom
+///   by atom the rank-1 update of the residual restricted to the atom's support, in the
+///   approximate form of Rubinstein, Zibulevsky & Elad 2008 (one power-iteration step; more
+///   steps converge to the exact SVD update, see ksvd_power_iterations).
+/// - MOD, Engan, Aase & Husøy 1999 (ICASSP): Batch-OMP codes, then the least-squares dictionary
+///   D = YᵀX (XᵀX + δI)⁻¹ (solved by Cholesky in float64, δ = 1e-10·tr(XᵀX)/m), renormalised.
+///
+/// Every learner replaces dead atoms: one that no signal used over the last window (one iteration for
+/// K-SVD / MOD, which see every signal per iteration), or one nearly identical to an earlier atom
+/// (|⟨d_i, d_j⟩| > duplicate_threshold, 0.99 by default), becomes the normalised training signal of the window's last batch that
+/// the dictionary represents worst (largest residual ‖y − D x‖).
+///
+/// Randomness (random start, mini-batch order, fallbacks) comes from CPU generators seeded from
+/// `seed` and the iteration number, so a run is reproducible on any device and a run resumed from
+/// a checkpoint gives exactly the dictionary of an uninterrupted one.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace deepsc::dictlearn {
+
+enum class Algorithm { OlshausenField, Online, Ksvd, Mod };
+
+/// "olshausen-field", "online", "ksvd", "mod"; anything else throws std::invalid_argument listing them.
+Algorithm parse_algorithm(const std::string& name);
+/// The name parse_algorithm() accepts.
+std::string algorithm_name(Algorithm algorithm);
+
+/// How atoms start when no `initial` dictionary is given.
+enum class Initialization {
+  /// m distinct training signals drawn at random, normalised (Gaussian atoms for the rest when
+  /// N < m, and in place of all-zero signals).
+  Signals,
+  /// i.i.d. Gaussian atoms, normalised.
+  Gaussian,
+};
+
+/// What the learner reports after every iteration.
+struct LearnProgress {
+  int64_t iteration = 0;  // 1-based
+  int64_t total = 0;      // iterations of the run
+  /// Mean objective of the iteration's signals (the mini-batch, or all signals for K-SVD / MOD) at
+  /// the codes of the iteration's coding step, i.e. with the dictionary before its update.
+  double objective = 0;
+  /// dictionary_objective() on the held-out signals after the update; NaN where not evaluated.
+  double holdout_objective = 0;
+  double seconds = 0;  // wall time since the start of the run (resumed runs include earlier time)
+};
+
+struct LearnOptions {
+  explicit LearnOptions(int64_t atoms) : atoms_(atoms) {}
+
+  /// m ≥ 1, the number of atoms.
+  TORCH_ARG(int64_t, atoms);
+  TORCH_ARG(Algorithm, algorithm) = Algorithm::Online;
+  /// λ > 0, weight of ‖x‖₁ per signal (olshausen-field, online): ½‖y − D x‖² + λ‖x‖₁.
+  TORCH_ARG(double, lambda) = 0;
+  /// K ≥ 1, the ℓ0 budget ‖x‖₀ ≤ K (ksvd, mod); K ≤ min(n, m).
+  TORCH_ARG(int64_t, sparsity) = 0;
+  /// ksvd / mod: passes over all signals; olshausen-field / online: mini-batches.
+  TORCH_ARG(int64_t, iterations) = 100;
+  /// Mini-batch size B (olshausen-field, online); min(B, N) is used. Batches run through random
+  /// permutations of the signals, one permutation per epoch.
+  TORCH_ARG(int64_t, batch_size) = 256;
+  /// Olshausen-field step η ≥ 0. 0: η_t = 1/L_t with L_t = ‖XᵀX‖₂/B the Lipschitz constant of the
+  /// batch's gradient in D (3 power iterations per batch, warm-started), so every step is a
+  /// stable gradient step whatever the scale of the data and of λ.
+  TORCH_ARG(double, learning_rate) = 0;
+  TORCH_ARG(uint64_t, seed) = 0;
+  /// D⁰ [n, m], any floating dtype (converted to the signals' dtype and device, then normalised;
+  /// an all-zero atom is rejected). Undefined: see `initialization`.
+  TORCH_ARG(torch::Tensor, initial) = {};
+  TORCH_ARG(Initialization, initialization) = Initialization::Signals;
+  /// Optional held-out signals [H, n] (converted to the signals' dtype and device): their
+  /// dictionary_objective() is evaluated every eval_every iterations and after the last one.
+  TORCH_ARG(torch::Tensor, holdout) = {};
+  TORCH_ARG(int64_t, eval_every) = 10;
+  /// File for checkpoints ("" for none), written atomically (path + ".tmp", then renamed) every
+  /// checkpoint_every iterations and after the last one.
+  TORCH_ARG(std::string, checkpoint) = "";
+  TORCH_ARG(int64_t, checkpoint_every) = 10;
+  /// Continue from `checkpoint` if that file exists (start afresh if it does not). The checkpoint
+  /// must come from a run with the same algorithm, data size, atoms, seed and coding options;
+  /// `iterations` may differ (a finished run can be extended).
+  TORCH_ARG(bool, resume) = false;
+  /// Called after every iteration; may be empty.
+  TORCH_ARG(std::function<void(const LearnProgress&)>, on_progress) = nullptr;
+  /// ℓ1 coding during learning (coordinate descent on CPU, FISTA elsewhere): stop when a sweep
+  /// changes no code entry by more than coding_tol·max|x| (scikit-learn's rule). Codes this loose
+  /// learn as well as exact ones: the dictionary step averages over the batch. Held-out and
+  /// dictionary_objective() codes are solved to a relative duality gap of 1e-6.
+  TORCH_ARG(double, coding_tol) = 1e-2;
+  /// K-SVD: power-iteration steps of each atom's rank-1 update, warm-started from the current atom
+  /// and codes. 1 is approximate K-SVD (Rubinstein et al. 2008); more approach exact K-SVD.
+  TORCH_ARG(int64_t, ksvd_power_iterations) = 1;
+  /// Replace dead and duplicated atoms (see the file comment).
+  TORCH_ARG(bool, replace_dead_atoms) = true;
+  /// Two atoms with |⟨d_i, d_j⟩| above this are duplicates and the later one is replaced. Lower
+  /// values (still above the coherence the dictionary should have) also break up pairs of atoms
+  /// that share one underlying atom, a local minimum of every learner here.
+  TORCH_ARG(double, duplicate_threshold) = 0.99;
+  /// Iterations over which an atom must be unused to count as dead. 0: 1 for ksvd / mod, and
+  /// ⌈10·m / B⌉ for the mini-batch learners (an atom used by one signal in m survives a window
+  /// with probability ≈ 1 − e⁻¹⁰).
+  TORCH_ARG(int64_t, dead_atom_window) = 0;
+};
+
+struct LearnResult {
+  torch::Tensor dictionary;            // D [n, m], unit-norm columns, the signals' dtype and device
+  std::vector<LearnProgress> history;  // one entry per iteration (holdout_objective NaN where not evaluated)
+  int64_t replaced_atoms = 0;          // dead atoms replaced over the run
+};
+
+/// Learns D from signals Y [N, n] (float32 or float64, any device, finite, N ≥ 1, n ≥ 1). N may be
+/// smaller than the number of atoms (the random start then fills in Gaussian atoms). Throws
+/// std::invalid_argument naming the option for bad options, shapes or data, and for a checkpoint
+/// that cannot be resumed.
+LearnResult learn_dictionary(const torch::Tensor& signals, const LearnOptions& options);
+
+/// Mean over the rows of `signals` [N, n] of the algorithm's objective with D [n, m] fixed (used as
+/// given, not renormalised): ½‖y − D x‖² + λ‖x‖₁ with x a lasso solution (relative duality gap
+/// ≤ 1e-6) for olshausen-field / online, ½‖y − D x‖² with x the Batch-OMP code of ‖x‖₀ ≤ K for
+/// ksvd / mod. `options.atoms` is not consulted (D gives m). Signals are converted to D's dtype
+/// and device.
+double dictionary_objective(const torch::Tensor& dictionary, const torch::Tensor& signals,
+                            const LearnOptions& options);
+
+}  // namespace deepsc::dictlearn

@@ -1,0 +1,115 @@
+#pragma once
+/// Internal to deepsc_dictlearn: what the four learners share (learner_common.cpp), the state a
+/// run carries from one iteration to the next and that checkpoints hold (learner_state.cpp), and
+/// one iteration of each learner (olshausen_field.cpp, online.cpp, ksvd.cpp, mod.cpp).
+///
+/// Atoms are kept as the rows of Dᵀ [m, n] (contiguous), so an atom is a contiguous row; the
+/// public D [n, m] is its transpose.
+
+#include "deepsc/dictlearn/dictionary_learning.h"
+#include "deepsc/sparse/dense_dictionary.h"
+#include "deepsc/sparse/proximal_gradient.h"
+#include "deepsc/sparse/solver_result.h"
+
+#include <array>
+#include <functional>
+
+namespace deepsc::dictlearn::detail {
+
+/// Independent random streams of a run, each seeded from (seed, stream, index).
+enum class Stream : uint64_t { Start = 1, Order = 2, Replace = 3 };
+
+/// A CPU generator for stream `stream`, item `index` (an epoch, an iteration) of a run seeded `seed`:
+/// draws depend on these three numbers only, never on the device or on earlier draws.
+at::Generator generator(uint64_t seed, Stream stream, uint64_t index);
+
+/// Mini-batch order: the signals run through a fresh random permutation each epoch; the batch of
+/// iteration t is positions [tB, (t+1)B) of that endless stream. Only t is needed to resume.
+class BatchSampler {
+ public:
+  BatchSampler(int64_t count, int64_t batch, uint64_t seed) : count_(count), batch_(batch), seed_(seed) {}
+  /// Row indices [B] (int64, CPU) of iteration t (0-based).
+  torch::Tensor indices(int64_t t);
+
+ private:
+  const torch::Tensor& permutation(int64_t epoch);
+  int64_t count_, batch_;
+  uint64_t seed_;
+  std::array<int64_t, 2> cached_epoch_{{-1, -1}};
+  std::array<torch::Tensor, 2> cached_{};
+};
+
+/// The fixed inputs of a run, checked.
+struct Problem {
+  Problem(const torch::Tensor& signals, const LearnOptions& options);
+  torch::Tensor signals;  // Y [N, n], contiguous
+  torch::Tensor holdout;  // [H, n] in Y's dtype and device, or undefined
+  LearnOptions options;
+  int64_t batch = 0;      // mini-batch size actually used, min(B, N)
+  int64_t window = 1;     // dead-atom window in iterations
+  BatchSampler sampler;
+  /// Signals of mini-batch t (0-based), on Y's device.
+  torch::Tensor batch_signals(int64_t t);
+};
+
+/// Everything that decides the rest of a run; a checkpoint holds all of it.
+struct LearnerState {
+  torch::Tensor atoms;         // Dᵀ [m, n], unit-norm rows
+  torch::Tensor stats_a;       // online: A = Σ β-weighted x xᵀ [m, m]; else undefined
+  torch::Tensor stats_b;       // online: Bᵀ = Σ β-weighted x yᵀ [m, n]; else undefined
+  torch::Tensor power_vector;  // olshausen-field with the default step: [m]; else undefined
+  torch::Tensor usage;         // [m] int64: signals that used each atom in the current window
+  torch::Tensor holdout_codes; // ℓ1 learners: the held-out codes of the last evaluation (warm start)
+  int64_t iteration = 0;       // completed iterations
+  int64_t replaced = 0;        // atoms replaced so far
+  double seconds = 0;          // wall time of the iterations done
+  std::vector<LearnProgress> history;
+};
+
+/// The state of a fresh run: normalised starting atoms and zero statistics.
+LearnerState initial_state(const Problem& problem);
+
+/// Rows of `atoms` rescaled to unit ℓ2 norm in place (an all-zero row stays zero).
+void normalize_rows(torch::Tensor& atoms);
+
+/// The dictionary of `atoms` (Dᵀ [m, n]) as a sparse::DenseDictionary D = atomsᵀ.
+std::unique_ptr<sparse::DenseDictionary> dictionary_of(const torch::Tensor& atoms);
+
+/// Lasso codes min ½‖y − D x‖² + λ‖x‖₁ per row: coordinate descent on CPU, FISTA elsewhere, both
+/// stopped by `rule` at `tol`, starting from `warm` codes when given.
+sparse::SolverResult lasso_codes(const sparse::DenseDictionary& dict, const torch::Tensor& signals, double lambda,
+                                 sparse::StopRule rule, double tol, const torch::Tensor& warm = {});
+/// The codes of a learner's coding step (ℓ1 learners): lasso_codes() with the relative-change
+/// rule at options.coding_tol().
+sparse::SolverResult training_codes(const sparse::DenseDictionary& dict, const torch::Tensor& signals,
+                                    const LearnOptions& options);
+/// Batch-OMP codes with ‖x‖₀ ≤ K.
+sparse::SolverResult omp_codes(const sparse::DenseDictionary& dict, const torch::Tensor& signals, int64_t sparsity);
+
+/// Adds each atom's number of users in `codes` [rows, m] to state.usage.
+void count_usage(LearnerState& state, const torch::Tensor& codes);
+
+/// At the end of a dead-atom window (iteration t, 0-based): replaces the atoms no signal used over
+/// the window, all-zero atoms and atoms with |⟨d_i, d_j⟩| > 0.99 for an earlier i, by the rows of
+/// `signals` with the largest `residual_norms()` (called only when something is replaced),
+/// normalised; zeroes the online statistics of the replaced atoms; restarts the window.
+void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t, const torch::Tensor& signals,
+                        const std::function<torch::Tensor()>& residuals);
+
+/// dictionary_objective() of the held-out signals at the current atoms; for the ℓ1 learners
+/// warm-started from (and updating) state.holdout_codes, solved to the same duality gap.
+double holdout_objective(const Problem& problem, LearnerState& state);
+
+/// One iteration t (0-based) of each learner: updates `state` (not its counters) and returns the
+/// mean objective of the iteration's signals at its codes.
+double olshausen_field_step(Problem& problem, LearnerState& state, int64_t t);
+double online_step(Problem& problem, LearnerState& state, int64_t t);
+double ksvd_step(Problem& problem, LearnerState& state, int64_t t);
+double mod_step(Problem& problem, LearnerState& state, int64_t t);
+
+/// Checkpoint files (learner_state.cpp). save_state writes `path + ".tmp"` and renames it.
+void save_state(const std::string& path, const Problem& problem, const LearnerState& state);
+/// Loads a checkpoint written by a run of the same problem; std::invalid_argument otherwise.
+LearnerState load_state(const std::string& path, const Problem& problem);
+
+}  // namespace deepsc::dictlearn::detail

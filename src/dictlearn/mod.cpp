@@ -1,0 +1,40 @@
+// MOD, the Method of Optimal Directions (Engan, Aase & Husøy 1999, ICASSP, "Method of optimal
+// directions for frame design"), for min_{D, X} ½‖Y − X Dᵀ‖²_F s.t. ‖x_i‖₀ ≤ K, one pass over all
+// signals per iteration:
+//   1. sparse coding: Batch-OMP (sparse::omp) with ‖x‖₀ ≤ K;
+//   2. the least-squares dictionary for those codes, D = YᵀX (XᵀX)⁻¹, obtained by solving
+//      (XᵀX + δI) Dᵀ = XᵀY with a Cholesky factorisation in float64 (never an explicit inverse);
+//      δ = 1e-10·tr(XᵀX)/m keeps the system definite when an atom is unused (its row of Dᵀ is
+//      then zero and the atom is replaced);
+//   3. atoms renormalised (D's scale moves into the codes; X Dᵀ is unchanged).
+
+#include "learner_internal.h"
+
+#include <limits>
+
+namespace deepsc::dictlearn::detail {
+
+double mod_step(Problem& problem, LearnerState& state, int64_t t) {
+  const auto& o = problem.options;
+  const auto& y = problem.signals;
+  const auto coded = omp_codes(*dictionary_of(state.atoms), y, o.sparsity());
+  const auto& x = coded.codes;
+  count_usage(state, x);
+
+  const int64_t m = x.size(1);
+  const auto xt = x.t();
+  auto normal = torch::mm(xt, x).to(torch::kDouble);  // XᵀX  [m, m]
+  const auto right = torch::mm(xt, y).to(torch::kDouble);  // XᵀY  [m, n]
+  const auto delta = normal.trace() * (1e-10 / static_cast<double>(m)) + std::numeric_limits<double>::min();
+  normal.diagonal().add_(delta);
+  const auto factor = torch::linalg_cholesky(normal);
+  const auto solved = torch::cholesky_solve(right, factor).to(y.scalar_type());  // Dᵀ, unnormalised
+  state.atoms.copy_(solved);
+  normalize_rows(state.atoms);
+
+  // Residual of the update itself: Y − X Dᵀ with the unnormalised D (normalising rescales only).
+  replace_dead_atoms(problem, state, t, y, [&] { return torch::addmm(y, x, solved, 1, -1); });
+  return coded.objective;
+}
+
+}  // namespace deepsc::dictlearn::detail

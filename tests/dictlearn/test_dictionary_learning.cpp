@@ -1,0 +1,456 @@
+// Dense dictionary learning: recovery of a planted dictionary, decreasing objectives, unit-norm
+// atoms, dead-atom replacement, exact checkpoint/resume, option checks, float32 and float64.
+#include "deepsc/dictlearn/dictionary_learning.h"
+
+#include "support/scratch_dir.h"
+#include "deepsc/data/npy_tensor.h"
+#include <chrono>
+#include <iostream>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace dl = deepsc::dictlearn;
+using dl::Algorithm;
+using dl::LearnOptions;
+
+/// Signals Y [count, n] = X Dᵀ (+ noise) from a planted unit-norm Gaussian D [n, m] and codes with
+/// exactly k non-zeros per row (random positions and signs, magnitudes uniform in [1, 2]); drawn
+/// in float64 from generators of their own (the dictionary from `seed`, the codes and noise from
+/// `code_seed`, by default seed + 1000), then cast.
+struct Planted {
+  torch::Tensor dictionary, signals;
+};
+Planted planted(int64_t n, int64_t m, int64_t count, int64_t k, double noise, uint64_t seed,
+                torch::Dtype dtype = torch::kDouble, uint64_t code_seed = 0) {
+  auto dict_gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto d = torch::randn({n, m}, dict_gen, torch::kDouble);
+  d = d / d.norm(2, {0}, true);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(code_seed != 0 ? code_seed : seed + 1000);
+  const auto support = torch::argsort(torch::rand({count, m}, gen, torch::kDouble), 1, false).narrow(1, 0, k);
+  const auto sign = torch::randint(0, 2, {count, k}, gen, torch::kDouble) * 2 - 1;
+  const auto values = sign * (1 + torch::rand({count, k}, gen, torch::kDouble));
+  const auto x = torch::zeros({count, m}, torch::kDouble).scatter_(1, support, values);
+  auto y = x.mm(d.t());
+  if (noise > 0) y = y + noise * torch::randn({count, n}, gen, torch::kDouble);
+  return {d.to(dtype), y.to(dtype)};
+}
+
+/// Fraction of the true atoms matched by some learned atom with |⟨d, d_true⟩| > 0.99.
+double recovered_fraction(const torch::Tensor& learned, const torch::Tensor& truth) {
+  const auto overlap = torch::mm(truth.t().to(torch::kDouble), learned.to(torch::kDouble)).abs();
+  return (std::get<0>(overlap.max(1)) > 0.99).to(torch::kDouble).mean().item<double>();
+}
+
+/// Largest deviation of an atom's norm from 1.
+double norm_error(const torch::Tensor& d) {
+  return (d.to(torch::kDouble).norm(2, {0}) - 1).abs().max().item<double>();
+}
+
+/// Largest |⟨d_i, d_j⟩| over pairs of distinct atoms.
+double max_overlap(const torch::Tensor& d) {
+  const auto d64 = d.to(torch::kDouble);
+  auto g = torch::mm(d64.t(), d64).abs();
+  g.fill_diagonal_(0);
+  return g.max().item<double>();
+}
+
+/// Learner settings that suit the planted problems (n = 16, m = 32, k = 3, magnitudes in [1, 2]).
+LearnOptions planted_options(Algorithm algorithm, int64_t iterations) {
+  auto o = LearnOptions(32).algorithm(algorithm).iterations(iterations).seed(7);
+  if (algorithm == Algorithm::Ksvd || algorithm == Algorithm::Mod) return o.sparsity(3);
+  return o.lambda(0.05).batch_size(128);
+}
+
+/// The algorithm's name as a GoogleTest parameter name ('-' is not allowed there).
+std::string test_name(Algorithm algorithm) {
+  auto name = dl::algorithm_name(algorithm);
+  for (auto& ch : name) ch = ch == '-' ? '_' : ch;
+  return name;
+}
+
+template <class Fn>
+void expect_invalid(Fn fn, const std::string& needle) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected std::invalid_argument mentioning '" << needle << "'";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recovery of a planted dictionary.
+
+struct RecoveryCase {
+  Algorithm algorithm;
+  torch::Dtype dtype;
+  int64_t iterations;
+};
+
+class DictionaryLearningRecovery : public ::testing::TestWithParam<RecoveryCase> {};
+
+TEST_P(DictionaryLearningRecovery, FindsAtLeast95PercentOfThePlantedAtoms) {
+  const auto c = GetParam();
+  const auto data = planted(16, 32, 3000, 3, 0.0, 1, c.dtype);
+  const auto result = dl::learn_dictionary(data.signals, planted_options(c.algorithm, c.iterations));
+  EXPECT_GE(recovered_fraction(result.dictionary, data.dictionary), 0.95);
+  EXPECT_EQ(result.dictionary.scalar_type(), c.dtype);
+  EXPECT_LT(norm_error(result.dictionary), c.dtype == torch::kDouble ? 1e-12 : 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, DictionaryLearningRecovery,
+                         ::testing::Values(RecoveryCase{Algorithm::Ksvd, torch::kDouble, 40},
+                                           RecoveryCase{Algorithm::Ksvd, torch::kFloat, 40},
+                                           RecoveryCase{Algorithm::Online, torch::kDouble, 400},
+                                           RecoveryCase{Algorithm::Online, torch::kFloat, 400},
+                                           RecoveryCase{Algorithm::Mod, torch::kDouble, 40}),
+                         [](const auto& info) {
+                           return test_name(info.param.algorithm) +
+                                  (info.param.dtype == torch::kDouble ? "_float64" : "_float32");
+                         });
+
+// ---------------------------------------------------------------------------------------------
+// Objectives.
+
+/// Held-out objective at a random Gaussian start and after learning, for an ℓ1 learner.
+struct HoldoutRun {
+  double start, end;
+  dl::LearnResult result;
+};
+HoldoutRun holdout_run(Algorithm algorithm, int64_t iterations) {
+  const auto train = planted(16, 32, 3000, 3, 0.01, 1);
+  const auto held = planted(16, 32, 500, 3, 0.01, 1, torch::kDouble, 2);  // same dictionary, other codes
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(99);
+  auto start = torch::randn({16, 32}, gen, torch::kDouble);
+  start = start / start.norm(2, {0}, true);
+  auto options = planted_options(algorithm, iterations).initial(start).holdout(held.signals).eval_every(25);
+  HoldoutRun run;
+  run.start = dl::dictionary_objective(start, held.signals, options);
+  run.result = dl::learn_dictionary(train.signals, options);
+  run.end = run.result.history.back().holdout_objective;
+  return run;
+}
+
+TEST(DictionaryLearningObjective, OnlineHeldOutObjectiveEndsFarBelowTheStart) {
+  const auto run = holdout_run(Algorithm::Online, 200);
+  EXPECT_LT(run.end, 0.2 * run.start) << "start " << run.start << " end " << run.end;
+}
+
+TEST(DictionaryLearningObjective, OlshausenFieldHeldOutObjectiveEndsFarBelowTheStart) {
+  const auto run = holdout_run(Algorithm::OlshausenField, 200);
+  EXPECT_LT(run.end, 0.5 * run.start) << "start " << run.start << " end " << run.end;
+}
+
+TEST(DictionaryLearningObjective, KsvdAndModDecreaseEveryPassUpToRounding) {
+  const auto data = planted(16, 32, 2000, 3, 0.01, 3);
+  for (const auto algorithm : {Algorithm::Ksvd, Algorithm::Mod}) {
+    const auto result = dl::learn_dictionary(data.signals, planted_options(algorithm, 15));
+    ASSERT_EQ(result.history.size(), 15u);
+    for (size_t i = 1; i < result.history.size(); ++i) {
+      EXPECT_LE(result.history[i].objective, result.history[i - 1].objective * (1 + 1e-3) + 1e-9)
+          << dl::algorithm_name(algorithm) << " pass " << i + 1;
+    }
+    EXPECT_LT(result.history.back().objective, 0.2 * result.history.front().objective) << dl::algorithm_name(algorithm);
+  }
+}
+
+TEST(DictionaryLearningObjective, HoldoutIsEvaluatedEveryEvalEveryIterationsAndAtTheEnd) {
+  const auto data = planted(16, 32, 1000, 3, 0.01, 4);
+  const auto held = planted(16, 32, 200, 3, 0.01, 4, torch::kDouble, 5);
+  auto options = planted_options(Algorithm::Online, 11).holdout(held.signals).eval_every(4);
+  std::vector<int64_t> seen;
+  options.on_progress([&](const dl::LearnProgress& p) { seen.push_back(p.iteration); });
+  const auto result = dl::learn_dictionary(data.signals, options);
+  ASSERT_EQ(result.history.size(), 11u);
+  EXPECT_EQ(seen, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+  for (const auto& p : result.history) {
+    const bool evaluated = p.iteration % 4 == 0 || p.iteration == 11;
+    EXPECT_EQ(std::isnan(p.holdout_objective), !evaluated) << "iteration " << p.iteration;
+    EXPECT_EQ(p.total, 11);
+    EXPECT_TRUE(std::isfinite(p.objective));
+  }
+  EXPECT_DOUBLE_EQ(result.history.back().holdout_objective,
+                   dl::dictionary_objective(result.dictionary, held.signals, options));
+}
+
+TEST(DictionaryLearningObjective, DictionaryObjectiveMatchesClosedFormsForTheIdentity) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  const auto y = torch::randn({50, 8}, gen, torch::kDouble);
+  const auto identity = torch::eye(8, torch::kDouble);
+  // ℓ0 with K = n: exact fit.
+  EXPECT_NEAR(dl::dictionary_objective(identity, y, LearnOptions(8).algorithm(Algorithm::Mod).sparsity(8)), 0, 1e-12);
+  // ℓ0 with K = 2: the 6 smallest |y_i| are left out.
+  const auto sorted = std::get<0>(y.abs().sort(1));
+  const double left_out = (0.5 * sorted.narrow(1, 0, 6).square().sum(1)).mean().item<double>();
+  EXPECT_NEAR(dl::dictionary_objective(identity, y, LearnOptions(8).algorithm(Algorithm::Ksvd).sparsity(2)), left_out,
+              1e-12);
+  // ℓ1: soft thresholding, per entry ½y² if |y| ≤ λ, else λ|y| − ½λ².
+  const double lambda = 0.3;
+  const auto a = y.abs();
+  const auto per_entry = torch::where(a <= lambda, 0.5 * a.square(), lambda * a - 0.5 * lambda * lambda);
+  EXPECT_NEAR(dl::dictionary_objective(identity, y, LearnOptions(8).lambda(lambda)), per_entry.sum(1).mean().item<double>(),
+              1e-6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atoms: unit norm, dead-atom replacement.
+
+TEST(DictionaryLearningAtoms, AreUnitNormForEveryAlgorithmInBothDtypes) {
+  for (const auto dtype : {torch::kDouble, torch::kFloat}) {
+    const auto data = planted(16, 32, 600, 3, 0.05, 6, dtype);
+    for (const auto algorithm : {Algorithm::OlshausenField, Algorithm::Online, Algorithm::Ksvd, Algorithm::Mod}) {
+      const auto result = dl::learn_dictionary(data.signals, planted_options(algorithm, 5));
+      EXPECT_EQ(result.dictionary.sizes(), (std::vector<int64_t>{16, 32}));
+      EXPECT_EQ(result.dictionary.scalar_type(), dtype);
+      EXPECT_LT(norm_error(result.dictionary), dtype == torch::kDouble ? 1e-12 : 1e-5) << dl::algorithm_name(algorithm);
+      EXPECT_TRUE(torch::isfinite(result.dictionary).all().item<bool>());
+    }
+  }
+}
+
+TEST(DictionaryLearningAtoms, DuplicatedStartingAtomsAreReplaced) {
+  const auto data = planted(16, 32, 1000, 3, 0.01, 8);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(12);
+  auto start = torch::randn({16, 32}, gen, torch::kDouble);
+  for (int64_t j = 1; j <= 4; ++j) start.select(1, j).copy_(start.select(1, 0));  // atoms 1–4 = atom 0
+  for (const auto algorithm : {Algorithm::OlshausenField, Algorithm::Online, Algorithm::Ksvd, Algorithm::Mod}) {
+    // One dead-atom window: the duplicates are caught at its end.
+    const auto result =
+        dl::learn_dictionary(data.signals, planted_options(algorithm, 1).initial(start).dead_atom_window(1));
+    EXPECT_GE(result.replaced_atoms, 4) << dl::algorithm_name(algorithm);
+    EXPECT_LT(max_overlap(result.dictionary), 0.99) << dl::algorithm_name(algorithm);
+    const auto kept = dl::learn_dictionary(
+        data.signals, planted_options(algorithm, 1).initial(start).dead_atom_window(1).replace_dead_atoms(false));
+    EXPECT_EQ(kept.replaced_atoms, 0);
+  }
+}
+
+TEST(DictionaryLearningAtoms, AnUnusedAtomBecomesTheWorstRepresentedSignal) {
+  // Signals live in the first n − 1 coordinates; atom 31 is e_n, orthogonal to all of them, so no
+  // code ever uses it. After one K-SVD pass it must have been replaced by a normalised signal.
+  auto data = planted(16, 32, 1000, 3, 0.01, 9);
+  data.signals.select(1, 15).zero_();
+  auto start = data.dictionary.clone();
+  start.select(1, 15).zero_();
+  start = start / start.norm(2, {0}, true);
+  start.select(1, 31).zero_();
+  start[15][31] = 1;
+  const auto result = dl::learn_dictionary(data.signals, planted_options(Algorithm::Ksvd, 1).initial(start));
+  EXPECT_GE(result.replaced_atoms, 1);
+  const auto atom = result.dictionary.select(1, 31);
+  EXPECT_NEAR(atom[15].item<double>(), 0, 1e-12);
+  const auto unit_signals = data.signals / data.signals.norm(2, {1}, true);
+  EXPECT_NEAR(torch::mv(unit_signals, atom).abs().max().item<double>(), 1, 1e-12);
+}
+
+TEST(DictionaryLearningAtoms, FewerSignalsThanAtomsStillGiveAFullDictionary) {
+  const auto data = planted(16, 32, 10, 3, 0.01, 10);
+  for (const auto algorithm : {Algorithm::Online, Algorithm::Ksvd}) {
+    const auto result = dl::learn_dictionary(data.signals, planted_options(algorithm, 3));
+    EXPECT_EQ(result.dictionary.sizes(), (std::vector<int64_t>{16, 32}));
+    EXPECT_LT(norm_error(result.dictionary), 1e-12);
+  }
+}
+
+TEST(DictionaryLearningAtoms, TheSameSeedGivesTheSameDictionary) {
+  const auto data = planted(16, 32, 800, 3, 0.01, 13);
+  const auto a = dl::learn_dictionary(data.signals, planted_options(Algorithm::Online, 8));
+  const auto b = dl::learn_dictionary(data.signals, planted_options(Algorithm::Online, 8));
+  const auto c = dl::learn_dictionary(data.signals, planted_options(Algorithm::Online, 8).seed(8));
+  EXPECT_TRUE(torch::equal(a.dictionary, b.dictionary));
+  EXPECT_FALSE(torch::equal(a.dictionary, c.dictionary));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints.
+
+class DictionaryLearningCheckpoint : public ::testing::TestWithParam<Algorithm> {};
+
+/// Thrown from on_progress to stop a run as if the process had been killed.
+struct Interrupted {};
+
+TEST_P(DictionaryLearningCheckpoint, AResumedRunEqualsAnUninterruptedOne) {
+  const auto algorithm = GetParam();
+  const auto data = planted(16, 32, 700, 3, 0.01, 14);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(15);
+  auto start = torch::randn({16, 32}, gen, torch::kDouble);
+  start.select(1, 1).copy_(start.select(1, 0));  // a duplicate, so atoms get replaced on the way
+  const auto dir = deepsc::testing::fresh_dir("dictlearn_checkpoint_" + test_name(algorithm));
+  const std::string path = (dir / "run.pt").string();
+  const auto base = planted_options(algorithm, 9).initial(start).batch_size(64);
+
+  const auto whole = dl::learn_dictionary(data.signals, base);
+
+  // Killed during iteration 7: the checkpoint of iteration 6 (every 3) is what is left.
+  auto killed = base;
+  killed.checkpoint(path).checkpoint_every(3).on_progress([](const dl::LearnProgress& p) {
+    if (p.iteration == 7) throw Interrupted{};
+  });
+  EXPECT_THROW(dl::learn_dictionary(data.signals, killed), Interrupted);
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  const auto resumed = dl::learn_dictionary(data.signals, LearnOptions(base).checkpoint(path).checkpoint_every(3).resume(true));
+
+  // A run asked for 4 iterations, then extended to 9.
+  std::filesystem::remove(path);
+  dl::learn_dictionary(data.signals, LearnOptions(base).iterations(4).checkpoint(path).checkpoint_every(100));
+  const auto extended = dl::learn_dictionary(data.signals, LearnOptions(base).checkpoint(path).resume(true));
+
+  for (const auto* run : {&resumed, &extended}) {
+    EXPECT_TRUE(torch::equal(run->dictionary, whole.dictionary));
+    EXPECT_EQ(run->replaced_atoms, whole.replaced_atoms);
+    ASSERT_EQ(run->history.size(), whole.history.size());
+    for (size_t i = 0; i < whole.history.size(); ++i) {
+      EXPECT_EQ(run->history[i].iteration, whole.history[i].iteration);
+      EXPECT_EQ(run->history[i].objective, whole.history[i].objective) << "iteration " << i + 1;
+    }
+  }
+  EXPECT_GE(whole.replaced_atoms, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, DictionaryLearningCheckpoint,
+                         ::testing::Values(Algorithm::OlshausenField, Algorithm::Online, Algorithm::Ksvd,
+                                           Algorithm::Mod),
+                         [](const auto& info) { return test_name(info.param); });
+
+TEST(DictionaryLearningCheckpointFile, IsRejectedByARunWithOtherOptions) {
+  const auto data = planted(16, 32, 300, 3, 0.01, 16);
+  const auto dir = deepsc::testing::fresh_dir("dictlearn_checkpoint_mismatch");
+  const std::string path = (dir / "run.pt").string();
+  const auto base = planted_options(Algorithm::Online, 2).checkpoint(path);
+  dl::learn_dictionary(data.signals, base);
+  expect_invalid([&] { dl::learn_dictionary(data.signals, LearnOptions(base).seed(8).resume(true)); }, "seed");
+  expect_invalid([&] { dl::learn_dictionary(data.signals, LearnOptions(base).lambda(0.1).resume(true)); }, "lambda");
+  expect_invalid([&] { dl::learn_dictionary(data.signals.narrow(0, 0, 200), LearnOptions(base).resume(true)); },
+                 "number of signals");
+  std::filesystem::remove(path);
+  {
+    std::ofstream junk(path);
+    junk << "not a checkpoint";
+  }
+  expect_invalid([&] { dl::learn_dictionary(data.signals, LearnOptions(base).resume(true)); }, path);
+  // No file yet: resume starts afresh and gives the plain run's dictionary.
+  std::filesystem::remove(path);
+  const auto fresh = dl::learn_dictionary(data.signals, LearnOptions(base).resume(true));
+  const auto plain = dl::learn_dictionary(data.signals, planted_options(Algorithm::Online, 2));
+  EXPECT_TRUE(torch::equal(fresh.dictionary, plain.dictionary));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Option checks.
+
+TEST(DictionaryLearningOptions, BadOptionsAndDataThrowInvalidArgument) {
+  const auto y = planted(16, 32, 100, 3, 0.01, 17).signals;
+  const auto ok = planted_options(Algorithm::Online, 1);
+  const auto ksvd = planted_options(Algorithm::Ksvd, 1);
+  auto learn = [&](const torch::Tensor& signals, const LearnOptions& o) { dl::learn_dictionary(signals, o); };
+  expect_invalid([&] { learn(y, LearnOptions(0).lambda(0.1)); }, "atoms");
+  expect_invalid([&] { learn(y, LearnOptions(32)); }, "lambda");
+  expect_invalid([&] { learn(y, LearnOptions(32).algorithm(Algorithm::OlshausenField)); }, "lambda");
+  expect_invalid([&] { learn(y, LearnOptions(32).algorithm(Algorithm::Ksvd)); }, "sparsity");
+  expect_invalid([&] { learn(y, LearnOptions(32).algorithm(Algorithm::Mod).lambda(0.1)); }, "sparsity");
+  expect_invalid([&] { learn(y, LearnOptions(ksvd).sparsity(17)); }, "sparsity");
+  expect_invalid([&] { learn(y, LearnOptions(ok).lambda(-1)); }, "lambda");
+  expect_invalid([&] { learn(y, LearnOptions(ok).iterations(0)); }, "iterations");
+  expect_invalid([&] { learn(y, LearnOptions(ok).batch_size(0)); }, "batch");
+  expect_invalid([&] { learn(y, LearnOptions(ok).learning_rate(-0.1)); }, "learning rate");
+  expect_invalid([&] { learn(y, LearnOptions(ok).eval_every(0)); }, "eval_every");
+  expect_invalid([&] { learn(y, LearnOptions(ok).checkpoint_every(0)); }, "checkpoint_every");
+  expect_invalid([&] { learn(y, LearnOptions(ok).resume(true)); }, "checkpoint");
+  expect_invalid([&] { learn(y, LearnOptions(ok).coding_tol(0)); }, "tolerance");
+  expect_invalid([&] { learn(y, LearnOptions(ksvd).ksvd_power_iterations(0)); }, "power iterations");
+  expect_invalid([&] { learn(y, LearnOptions(ok).initial(torch::randn({16, 31}, torch::kDouble))); }, "initial");
+  expect_invalid([&] { learn(y, LearnOptions(ok).initial(torch::zeros({16, 32}, torch::kDouble))); }, "all-zero");
+  expect_invalid([&] { learn(y, LearnOptions(ok).holdout(torch::randn({5, 15}, torch::kDouble))); }, "holdout");
+  expect_invalid([&] { learn(y.flatten(), ok); }, "signals");
+  expect_invalid([&] { learn(y.narrow(0, 0, 0), ok); }, "signals");
+  expect_invalid([&] { learn(y.to(torch::kLong), ok); }, "float32 or float64");
+  auto bad = y.clone();
+  bad[3][4] = std::numeric_limits<double>::quiet_NaN();
+  expect_invalid([&] { learn(bad, ok); }, "NaN");
+  bad[3][4] = std::numeric_limits<double>::infinity();
+  expect_invalid([&] { learn(bad, ok); }, "Inf");
+  auto bad_holdout = y.narrow(0, 0, 5).clone();
+  bad_holdout[0][0] = std::numeric_limits<double>::quiet_NaN();
+  expect_invalid([&] { learn(y, LearnOptions(ok).holdout(bad_holdout)); }, "holdout");
+
+  const auto d = torch::eye(16, torch::kDouble);
+  expect_invalid([&] { dl::dictionary_objective(d, y.narrow(1, 0, 15), ok); }, "signals");
+  expect_invalid([&] { dl::dictionary_objective(d.flatten(), y, ok); }, "dictionary");
+  expect_invalid([&] { dl::dictionary_objective(d, y, LearnOptions(16)); }, "lambda");
+  expect_invalid([&] { dl::dictionary_objective(d, y, LearnOptions(16).algorithm(Algorithm::Ksvd)); }, "sparsity");
+}
+
+TEST(DictionaryLearningOptions, AlgorithmNamesRoundTrip) {
+  for (const auto algorithm : {Algorithm::OlshausenField, Algorithm::Online, Algorithm::Ksvd, Algorithm::Mod}) {
+    EXPECT_EQ(dl::parse_algorithm(dl::algorithm_name(algorithm)), algorithm);
+  }
+  EXPECT_EQ(dl::algorithm_name(Algorithm::OlshausenField), "olshausen-field");
+  for (const auto* name : {"olshausen-field", "online", "ksvd", "mod"}) {
+    expect_invalid([] { dl::parse_algorithm("k-svd"); }, name);
+  }
+}
+
+}  // namespace
+
+// SCRATCH (to be removed)
+namespace {
+TEST(ScratchDL, Explore) {
+  const char* env = std::getenv("ALG");
+  const auto algorithm = dl::parse_algorithm(env ? env : "online");
+  const int64_t iters = std::getenv("IT") ? std::atoi(std::getenv("IT")) : 100;
+  const double lam = std::getenv("LAM") ? std::atof(std::getenv("LAM")) : 0.05;
+  const int64_t nn = std::getenv("NN") ? std::atoi(std::getenv("NN")) : 16;
+  const int64_t count = std::getenv("N") ? std::atoi(std::getenv("N")) : 3000;
+  const auto data = planted(nn, 2 * nn, count, 3, std::getenv("NOISE") ? std::atof(std::getenv("NOISE")) : 0.0, std::getenv("DSEED") ? std::atoi(std::getenv("DSEED")) : 1);
+  auto o = planted_options(algorithm, iters);
+  o.atoms(2 * nn);
+  if (algorithm == Algorithm::Online || algorithm == Algorithm::OlshausenField) o.lambda(lam);
+  if (std::getenv("LR")) o.learning_rate(std::atof(std::getenv("LR")));
+  if (std::getenv("BS")) o.batch_size(std::atoi(std::getenv("BS")));
+  if (std::getenv("SEED")) o.seed(std::atoi(std::getenv("SEED")));
+  if (std::getenv("DUP")) o.duplicate_threshold(std::atof(std::getenv("DUP")));
+  if (std::getenv("TOL")) o.coding_tol(std::atof(std::getenv("TOL")));
+  o.on_progress([&](const dl::LearnProgress& p) {
+    if (p.iteration % (iters / 10) == 0) std::printf("it %ld obj %.5f\n", (long)p.iteration, p.objective);
+  });
+  const auto r = dl::learn_dictionary(data.signals, o);
+  std::printf("recovered %.3f replaced %ld\n", recovered_fraction(r.dictionary, data.dictionary), (long)r.replaced_atoms);
+  const auto ov = torch::mm(data.dictionary.t(), r.dictionary).abs();  // [true, learned]
+  const auto best_true = std::get<0>(ov.max(1));
+  const auto best_learned = ov.max(0);
+  const auto g = torch::mm(r.dictionary.t(), r.dictionary).abs().fill_diagonal_(0);
+  std::cout << "true best " << best_true.unsqueeze(0) << "\nlearned best " << std::get<0>(best_learned).unsqueeze(0) << "\n learned match " << std::get<1>(best_learned).unsqueeze(0) << "\nlearned-learned max " << std::get<0>(g.max(1)).unsqueeze(0) << std::endl;
+}
+}  // namespace
+
+namespace {
+TEST(ScratchDL, Patches) {
+  const auto y = deepsc::data::load_npy("/tmp/dlbench/train.npy");
+  const auto h = deepsc::data::load_npy("/tmp/dlbench/holdout.npy");
+  const double lam = std::getenv("LAM") ? std::atof(std::getenv("LAM")) : 0.05;
+  const int64_t iters = std::getenv("IT") ? std::atoi(std::getenv("IT")) : 200;
+  auto o = LearnOptions(256).algorithm(dl::parse_algorithm(std::getenv("ALG") ? std::getenv("ALG") : "online")).lambda(lam).iterations(iters).batch_size(256).holdout(h).eval_every(iters / 5);
+  if (std::getenv("TOL")) o.coding_tol(std::atof(std::getenv("TOL")));
+  if (std::getenv("K")) o.sparsity(std::atoi(std::getenv("K")));
+  if (std::getenv("F64")) { o.holdout(h.to(torch::kDouble)); }
+  const auto yy = std::getenv("F64") ? y.to(torch::kDouble) : y;
+  o.on_progress([&](const dl::LearnProgress& p) {
+    if (!std::isnan(p.holdout_objective)) std::printf("it %ld t %.3f obj %.5f holdout %.6f\n", (long)p.iteration, p.seconds, p.objective, p.holdout_objective);
+  });
+  const auto r = dl::learn_dictionary(yy, o);
+  std::printf("replaced %ld\n", (long)r.replaced_atoms);
+}
+}  // namespace
