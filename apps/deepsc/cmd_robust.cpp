@@ -121,11 +121,11 @@ std::string plot_script(const std::vector<std::string>& noises, bool fit) {
   std::ostringstream gp;
   gp << "# gnuplot plot.gp (run in this folder): robust.png" << (fit ? " and fit.png" : "") << "\n"
      << "set terminal pngcairo size " << 420 * noises.size() << ",380 font ',10'\n"
-     << "set output 'robust.png'\nset datafile separator '\\t'\nset key bottom left\n"
+     << "set output 'robust.png'\nset datafile separator '\\t'\nset key top right\n"
      << "set multiplot layout 1," << noises.size() << "\n";
   for (const auto& noise : noises) {
     gp << "set title '" << noise << "'\nset xlabel 'lambda'\nset ylabel 'top-1 (%)'\n"
-       << "plot for [s=0:5] 'sweep.tsv' using ($1 eq '" << noise << "' && $2 == s ? $4 : 1/0):($5*100) "
+       << "plot for [s=0:5] 'sweep.tsv' using (strcol(1) eq '" << noise << "' && $2 == s ? $4 : 1/0):($5*100) "
        << "with linespoints title (s == 0 ? 'clean' : sprintf('severity %d', s))\n";
   }
   gp << "unset multiplot\n";

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -201,6 +202,11 @@ TEST_F(CliRobustness, RobustSweepsLambdaFitsItAndCodesPerSample) {
   ASSERT_TRUE(report["fits"].contains("gaussian"));
   EXPECT_EQ(report["fits"]["gaussian"]["residuals"].size(), 3u);
   for (const auto* file : {"table.tsv", "sweep.tsv", "fit.tsv", "plot.gp"}) EXPECT_TRUE(fs::exists(dir_ / "robust" / file)) << file;
+  // Where gnuplot is installed (the README's set-up installs it) its script must run: both plots.
+  if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
+    EXPECT_EQ(r.err.find("gnuplot failed"), std::string::npos) << r.err;
+    for (const auto* file : {"robust.png", "fit.png"}) EXPECT_TRUE(fs::exists(dir_ / "robust" / file)) << file;
+  }
   EXPECT_EQ(read_text(checkpoint), saved);
   // The same seed gives the same numbers.
   const auto again = run(args);
