@@ -21,7 +21,7 @@ namespace deepsc::cli {
 
 namespace {
 
-struct DenoiseCommand {
+struct PatchDenoiseCommand {
   std::string image, dict, clean, out, noisy_out, save_dict;
   double sigma = 0;
   int64_t patch = 8, atoms = 256, learn_iterations = 10, learn_patches = 40000, stride = 1;
@@ -49,7 +49,7 @@ struct LearnedDictionary {
 /// started from the overcomplete DCT. The ℓ0 budget K is the mean support that Batch-OMP needs on
 /// those patches with the DCT at the denoising error bound ‖r‖² ≤ n(Cσ)², rounded up — so learning
 /// and denoising aim at the same sparsity.
-LearnedDictionary learn_from_noisy(const DenoiseCommand& o, const torch::Tensor& noisy, const torch::Tensor& start,
+LearnedDictionary learn_from_noisy(const PatchDenoiseCommand& o, const torch::Tensor& noisy, const torch::Tensor& start,
                                    double sigma, Context& ctx) {
   Stopwatch clock;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(ctx.runtime.seed);
@@ -71,7 +71,7 @@ LearnedDictionary learn_from_noisy(const DenoiseCommand& o, const torch::Tensor&
   return learned;
 }
 
-void run_denoise(const DenoiseCommand& o, Context& ctx) {
+void run_patch_denoise(const PatchDenoiseCommand& o, Context& ctx) {
   restore::check_output_path(o.out, "--out");
   restore::check_output_path(o.noisy_out, "--noisy-out");
   restore::check_output_path(o.save_dict, "--save-dict");
@@ -176,7 +176,7 @@ void run_denoise(const DenoiseCommand& o, Context& ctx) {
 }  // namespace
 
 Action add_denoise_command(CLI::App& app) {
-  auto o = std::make_shared<DenoiseCommand>();
+  auto o = std::make_shared<PatchDenoiseCommand>();
   auto* cmd = app.add_subcommand("denoise", "Denoise a grey picture by sparse coding of its overlapping patches (Elad-Aharon)");
   cmd->add_option("--image", o->image, "Noisy picture (PNG/JPEG; RGB is converted to grey), or the clean one with --add-noise")
       ->required()->check(CLI::ExistingFile);
@@ -197,7 +197,7 @@ Action add_denoise_command(CLI::App& app) {
   cmd->add_option("--noisy-out", o->noisy_out, "Also write the noisy input as PNG (clipped, 8 bits)");
   cmd->add_option("--save-dict", o->save_dict, "Also write the dictionary used as D.npy [p*p, m]");
   cmd->add_flag("--json", o->json, "Print a JSON report");
-  return [o](Context& ctx) { run_denoise(*o, ctx); };
+  return [o](Context& ctx) { run_patch_denoise(*o, ctx); };
 }
 
 }  // namespace deepsc::cli

@@ -11,16 +11,16 @@ namespace deepsc::dictlearn {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("atom_statistics: " + what); }
+[[noreturn]] void atom_statistics_error(const std::string& what) { throw std::invalid_argument("atom_statistics: " + what); }
 
-void check_options(const AtomStatisticsOptions& o) {
-  if (o.padding() < 1) fail("padding must be >= 1, got " + std::to_string(o.padding()));
+void check_atom_statistics_options(const AtomStatisticsOptions& o) {
+  if (o.padding() < 1) atom_statistics_error("padding must be >= 1, got " + std::to_string(o.padding()));
   if (!(o.orientation_window() > 0 && o.orientation_window() < 90))
-    fail("orientation_window must lie in (0, 90) degrees, got " + std::to_string(o.orientation_window()));
+    atom_statistics_error("orientation_window must lie in (0, 90) degrees, got " + std::to_string(o.orientation_window()));
   for (const auto& [value, name] : {std::pair{o.oriented_threshold(), "oriented_threshold"},
                                     std::pair{o.low_frequency_threshold(), "low_frequency_threshold"},
                                     std::pair{o.localized_threshold(), "localized_threshold"}}) {
-    if (!std::isfinite(value)) fail(std::string(name) + " must be finite");
+    if (!std::isfinite(value)) atom_statistics_error(std::string(name) + " must be finite");
   }
 }
 
@@ -34,21 +34,21 @@ double mean_of(const torch::Tensor& t) { return t.to(torch::kDouble).mean().item
 }  // namespace
 
 AtomStatistics atom_statistics(const torch::Tensor& atoms, const AtomStatisticsOptions& options) {
-  check_options(options);
-  if (!atoms.defined()) fail("atoms tensor is undefined");
+  check_atom_statistics_options(options);
+  if (!atoms.defined()) atom_statistics_error("atoms tensor is undefined");
   if (atoms.dim() != 2 || !atoms.is_floating_point()) {
     std::ostringstream msg;
     msg << "atoms must be a floating point [p*p, m] matrix, got " << atoms.sizes() << " "
         << c10::toString(atoms.scalar_type());
-    fail(msg.str());
+    atom_statistics_error(msg.str());
   }
   const int64_t n = atoms.size(0), m = atoms.size(1);
   const auto p = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n))));
-  if (p < 2 || p * p != n) fail("atoms must have p*p rows with p >= 2, got " + std::to_string(n));
-  if (m < 1) fail("atoms must have at least one column");
+  if (p < 2 || p * p != n) atom_statistics_error("atoms must have p*p rows with p >= 2, got " + std::to_string(n));
+  if (m < 1) atom_statistics_error("atoms must have at least one column");
   torch::NoGradGuard no_grad;
   const torch::Tensor a = atoms.to(torch::kDouble).t().reshape({m, p, p});
-  if (!torch::isfinite(a).all().item<bool>()) fail("atoms must be finite");
+  if (!torch::isfinite(a).all().item<bool>()) atom_statistics_error("atoms must be finite");
 
   const auto opts = a.options();
   const int64_t P = options.padding() * p;

@@ -144,7 +144,7 @@ double ksvd_step(Problem& problem, LearnerState& state, int64_t t) {
     update_atoms_generic(state.atoms, residual, supports, o.ksvd_power_iterations());
   }
 
-  replace_dead_atoms(problem, state, t, y, [&] { return residual; });
+  replace_dead_atoms(problem, state, t, [&] { return residual; });
   return coded.objective;
 }
 

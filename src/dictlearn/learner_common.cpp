@@ -17,8 +17,9 @@ namespace deepsc::dictlearn {
 
 namespace {
 
-/// Relative duality gap of the codes behind every reported ℓ1 objective.
-constexpr double kObjectiveGap = 1e-6;
+/// Relative duality gap of the codes behind every reported ℓ1 objective: 1e-6, or 1e-5 in float32,
+/// whose rounding leaves the gap unresolved below ~1e-6 (the solver would run to its cap).
+double objective_gap(const torch::Tensor& signals) { return signals.scalar_type() == torch::kDouble ? 1e-6 : 1e-5; }
 
 [[noreturn]] void fail(const std::string& what) { throw std::invalid_argument(what); }
 
@@ -111,15 +112,20 @@ Algorithm parse_algorithm(const std::string& name) {
 
 std::string algorithm_name(Algorithm algorithm) {
   switch (algorithm) {
-    case Algorithm::OlshausenField: return "olshausen-field";
-    case Algorithm::Online: return "online";
-    case Algorithm::Ksvd: return "ksvd";
-    case Algorithm::Mod: return "mod";
+    case Algorithm::OlshausenField:
+      return "olshausen-field";
+    case Algorithm::Online:
+      return "online";
+    case Algorithm::Ksvd:
+      return "ksvd";
+    case Algorithm::Mod:
+      return "mod";
   }
   fail("unknown dictionary-learning algorithm");
 }
 
-double dictionary_objective(const torch::Tensor& dictionary, const torch::Tensor& signals, const LearnOptions& options) {
+double dictionary_objective(const torch::Tensor& dictionary, const torch::Tensor& signals,
+                            const LearnOptions& options) {
   check_matrix(dictionary, "dictionary D [n, m]");
   check_matrix(signals, "signals [N, n]");
   const int64_t n = dictionary.size(0), m = dictionary.size(1);
@@ -134,7 +140,7 @@ double dictionary_objective(const torch::Tensor& dictionary, const torch::Tensor
   const sparse::DenseDictionary dict(dictionary);
   const auto y = signals.to(dictionary.options()).contiguous();
   if (uses_l1(options.algorithm())) {
-    return detail::lasso_codes(dict, y, options.lambda(), sparse::StopRule::DualityGap, kObjectiveGap).objective;
+    return detail::lasso_codes(dict, y, options.lambda(), sparse::StopRule::DualityGap, objective_gap(y)).objective;
   }
   return detail::omp_codes(dict, y, options.sparsity()).objective;
 }
@@ -230,7 +236,8 @@ sparse::SolverResult lasso_codes(const sparse::DenseDictionary& dict, const torc
     // Exact coordinate minimisation with an active set: the fastest lasso solver for a few
     // hundred atoms on CPU (docs/performance.md).
     return sparse::coordinate_descent(
-        dict, signals, sparse::CoordinateDescentOptions(lambda).tol(tol).stop_rule(rule).max_iter(1000).warm_start(warm));
+        dict, signals,
+        sparse::CoordinateDescentOptions(lambda).tol(tol).stop_rule(rule).max_iter(1000).warm_start(warm));
   }
   return sparse::fista(dict, signals,
                        sparse::ProximalGradientOptions(lambda)
@@ -252,8 +259,8 @@ double holdout_objective(const Problem& problem, LearnerState& state) {
   if (!uses_l1(o.algorithm())) return omp_codes(*dict, problem.holdout, o.sparsity()).objective;
   // A checkpoint of a run with another holdout set carries codes of another shape: start cold.
   const bool warm = state.holdout_codes.defined() && state.holdout_codes.size(0) == problem.holdout.size(0);
-  auto coded = lasso_codes(*dict, problem.holdout, o.lambda(), sparse::StopRule::DualityGap, kObjectiveGap,
-                           warm ? state.holdout_codes : torch::Tensor());
+  auto coded = lasso_codes(*dict, problem.holdout, o.lambda(), sparse::StopRule::DualityGap,
+                           objective_gap(problem.holdout), warm ? state.holdout_codes : torch::Tensor());
   state.holdout_codes = coded.codes;
   return coded.objective;
 }
@@ -264,7 +271,7 @@ sparse::SolverResult omp_codes(const sparse::DenseDictionary& dict, const torch:
 
 void count_usage(LearnerState& state, const torch::Tensor& codes) { state.usage.add_((codes != 0).sum(0)); }
 
-void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t, const torch::Tensor& signals,
+void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t,
                         const std::function<torch::Tensor()>& residuals) {
   if (!problem.options.replace_dead_atoms() || (t + 1) % problem.window != 0) return;
   auto& atoms = state.atoms;
@@ -274,13 +281,14 @@ void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t, 
   const auto dead = (state.usage == 0) | (overlap > problem.options.duplicate_threshold()).any(0) | (norms < 0.5);
   state.usage.zero_();
   auto index = torch::nonzero(dead).squeeze(1);
-  const int64_t count = std::min(index.size(0), signals.size(0));
-  if (count == 0) return;
+  if (index.size(0) == 0) return;
+  // The signals the dictionary represents worst; each new atom is the normalised residual of one of
+  // them, the direction that most reduces that signal's error (a Gaussian atom if it is zero).
+  const auto residual = residuals();
+  const int64_t count = std::min(index.size(0), residual.size(0));
   index = index.narrow(0, 0, count);
-  // The worst-represented signals, normalised; a Gaussian atom stands in for an all-zero signal.
-  const auto r = residuals();
-  const auto worst = std::get<1>(r.square().sum(1).topk(count));
-  auto rows = (std::getenv("REPL") ? r : signals).index_select(0, worst);
+  const auto worst = std::get<1>(residual.square().sum(1).topk(count));
+  auto rows = residual.index_select(0, worst);
   auto gen = generator(problem.options.seed(), Stream::Replace, static_cast<uint64_t>(t));
   const auto gauss = torch::randn(rows.sizes(), gen, torch::kDouble).to(rows.options());
   rows = torch::where(torch::linalg_vector_norm(rows, 2, {1}, true, c10::nullopt) == 0, gauss, rows);

@@ -7,6 +7,7 @@
 /// public D [n, m] is its transpose.
 
 #include "deepsc/dictlearn/dictionary_learning.h"
+
 #include "deepsc/sparse/dense_dictionary.h"
 #include "deepsc/sparse/proximal_gradient.h"
 #include "deepsc/sparse/solver_result.h"
@@ -45,8 +46,8 @@ struct Problem {
   torch::Tensor signals;  // Y [N, n], contiguous
   torch::Tensor holdout;  // [H, n] in Y's dtype and device, or undefined
   LearnOptions options;
-  int64_t batch = 0;      // mini-batch size actually used, min(B, N)
-  int64_t window = 1;     // dead-atom window in iterations
+  int64_t batch = 0;   // mini-batch size actually used, min(B, N)
+  int64_t window = 1;  // dead-atom window in iterations
   BatchSampler sampler;
   /// Signals of mini-batch t (0-based), on Y's device.
   torch::Tensor batch_signals(int64_t t);
@@ -54,15 +55,15 @@ struct Problem {
 
 /// Everything that decides the rest of a run; a checkpoint holds all of it.
 struct LearnerState {
-  torch::Tensor atoms;         // Dᵀ [m, n], unit-norm rows
-  torch::Tensor stats_a;       // online: A = Σ β-weighted x xᵀ [m, m]; else undefined
-  torch::Tensor stats_b;       // online: Bᵀ = Σ β-weighted x yᵀ [m, n]; else undefined
-  torch::Tensor power_vector;  // olshausen-field with the default step: [m]; else undefined
-  torch::Tensor usage;         // [m] int64: signals that used each atom in the current window
-  torch::Tensor holdout_codes; // ℓ1 learners: the held-out codes of the last evaluation (warm start)
-  int64_t iteration = 0;       // completed iterations
-  int64_t replaced = 0;        // atoms replaced so far
-  double seconds = 0;          // wall time of the iterations done
+  torch::Tensor atoms;          // Dᵀ [m, n], unit-norm rows
+  torch::Tensor stats_a;        // online: A = Σ β-weighted x xᵀ [m, m]; else undefined
+  torch::Tensor stats_b;        // online: Bᵀ = Σ β-weighted x yᵀ [m, n]; else undefined
+  torch::Tensor power_vector;   // olshausen-field with the default step: [m]; else undefined
+  torch::Tensor usage;          // [m] int64: signals that used each atom in the current window
+  torch::Tensor holdout_codes;  // ℓ1 learners: the held-out codes of the last evaluation (warm start)
+  int64_t iteration = 0;        // completed iterations
+  int64_t replaced = 0;         // atoms replaced so far
+  double seconds = 0;           // wall time of the iterations done
   std::vector<LearnProgress> history;
 };
 
@@ -90,10 +91,11 @@ sparse::SolverResult omp_codes(const sparse::DenseDictionary& dict, const torch:
 void count_usage(LearnerState& state, const torch::Tensor& codes);
 
 /// At the end of a dead-atom window (iteration t, 0-based): replaces the atoms no signal used over
-/// the window, all-zero atoms and atoms with |⟨d_i, d_j⟩| > 0.99 for an earlier i, by the rows of
-/// `signals` with the largest `residual_norms()` (called only when something is replaced),
-/// normalised; zeroes the online statistics of the replaced atoms; restarts the window.
-void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t, const torch::Tensor& signals,
+/// the window, all-zero atoms and atoms with |⟨d_i, d_j⟩| > duplicate_threshold for an earlier i
+/// by the largest rows of `residuals()` ([rows, n], the residuals y − D x of the iteration's
+/// signals; called only when something is replaced), normalised; zeroes the online statistics of
+/// the replaced atoms; restarts the window.
+void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t,
                         const std::function<torch::Tensor()>& residuals);
 
 /// dictionary_objective() of the held-out signals at the current atoms; for the ℓ1 learners

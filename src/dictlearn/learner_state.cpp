@@ -1,7 +1,8 @@
 // The run loop of learn_dictionary() and its checkpoints. A checkpoint holds the whole learner
 // state (atoms, online statistics, the step's power-iteration vector, atom usage in the current
-// dead-atom window, counters and history); the random draws of iteration t depend only on the
-// seed and t, so a resumed run computes exactly what the uninterrupted one would have.
+// dead-atom window, the held-out codes that warm-start the next evaluation, counters and history);
+// the random draws of iteration t depend only on the seed and t, so a resumed run computes exactly
+// what the uninterrupted one would have.
 
 #include "learner_internal.h"
 
@@ -162,10 +163,14 @@ LearnerState load_state(const std::string& path, const Problem& problem) {
 
 double step(Problem& problem, LearnerState& state, int64_t t) {
   switch (problem.options.algorithm()) {
-    case Algorithm::OlshausenField: return olshausen_field_step(problem, state, t);
-    case Algorithm::Online: return online_step(problem, state, t);
-    case Algorithm::Ksvd: return ksvd_step(problem, state, t);
-    case Algorithm::Mod: return mod_step(problem, state, t);
+    case Algorithm::OlshausenField:
+      return olshausen_field_step(problem, state, t);
+    case Algorithm::Online:
+      return online_step(problem, state, t);
+    case Algorithm::Ksvd:
+      return ksvd_step(problem, state, t);
+    case Algorithm::Mod:
+      return mod_step(problem, state, t);
   }
   throw std::invalid_argument("unknown dictionary-learning algorithm");
 }

@@ -23,7 +23,7 @@ double mod_step(Problem& problem, LearnerState& state, int64_t t) {
 
   const int64_t m = x.size(1);
   const auto xt = x.t();
-  auto normal = torch::mm(xt, x).to(torch::kDouble);  // XᵀX  [m, m]
+  auto normal = torch::mm(xt, x).to(torch::kDouble);       // XᵀX  [m, m]
   const auto right = torch::mm(xt, y).to(torch::kDouble);  // XᵀY  [m, n]
   const auto delta = normal.trace() * (1e-10 / static_cast<double>(m)) + std::numeric_limits<double>::min();
   normal.diagonal().add_(delta);
@@ -33,7 +33,7 @@ double mod_step(Problem& problem, LearnerState& state, int64_t t) {
   normalize_rows(state.atoms);
 
   // Residual of the update itself: Y − X Dᵀ with the unnormalised D (normalising rescales only).
-  replace_dead_atoms(problem, state, t, y, [&] { return torch::addmm(y, x, solved, 1, -1); });
+  replace_dead_atoms(problem, state, t, [&] { return torch::addmm(y, x, solved, 1, -1); });
   return coded.objective;
 }
 

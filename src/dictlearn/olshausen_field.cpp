@@ -36,7 +36,7 @@ double olshausen_field_step(Problem& problem, LearnerState& state, int64_t t) {
   count_usage(state, x);
 
   const auto residual = torch::addmm(y, x, state.atoms, 1, -1);  // Y − X Dᵀ  [B, n]
-  auto step = torch::mm(x.t(), residual);                          // B·(−∇_D)ᵀ  [m, n]
+  auto step = torch::mm(x.t(), residual);                        // B·(−∇_D)ᵀ  [m, n]
   if (o.learning_rate() > 0) {
     step.mul_(o.learning_rate() / static_cast<double>(x.size(0)));
   } else {
@@ -47,7 +47,7 @@ double olshausen_field_step(Problem& problem, LearnerState& state, int64_t t) {
   state.atoms.add_(step);
   normalize_rows(state.atoms);
 
-  replace_dead_atoms(problem, state, t, y, [&] { return residual; });
+  replace_dead_atoms(problem, state, t, [&] { return residual; });
   return coded.objective;
 }
 

@@ -15,10 +15,7 @@
 
 #include <ATen/Dispatch.h>
 
-#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <vector>
 
@@ -94,9 +91,8 @@ void update_atoms(torch::Tensor& atoms, const torch::Tensor& a, const torch::Ten
 double online_step(Problem& problem, LearnerState& state, int64_t t) {
   const auto& o = problem.options;
   const auto y = problem.batch_signals(t);
-  auto t0 = std::chrono::steady_clock::now();
   const auto coded = training_codes(*dictionary_of(state.atoms), y, o);
-  auto t1 = std::chrono::steady_clock::now();
+
   const auto& x = coded.codes;
   count_usage(state, x);
 
@@ -107,12 +103,9 @@ double online_step(Problem& problem, LearnerState& state, int64_t t) {
   const auto xt = x.t();
   state.stats_a.addmm_(xt, x, beta, 1);
   state.stats_b.addmm_(xt, y, beta, 1);
-  auto t2 = std::chrono::steady_clock::now();
   update_atoms(state.atoms, state.stats_a, state.stats_b);
-  auto t3 = std::chrono::steady_clock::now();
-  if (std::getenv("DLDEBUG")) std::printf("t %ld code %.2f ms stats %.2f ms bcd %.2f ms nnz %g iters %ld\n", (long)t, std::chrono::duration<double, std::milli>(t1 - t0).count(), std::chrono::duration<double, std::milli>(t2 - t1).count(), std::chrono::duration<double, std::milli>(t3 - t2).count(), (x != 0).sum().item<double>() / x.size(0), (long)coded.iterations);
 
-  replace_dead_atoms(problem, state, t, y, [&] { return torch::addmm(y, x, state.atoms, 1, -1); });
+  replace_dead_atoms(problem, state, t, [&] { return torch::addmm(y, x, state.atoms, 1, -1); });
   return coded.objective;
 }
 

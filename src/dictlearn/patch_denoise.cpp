@@ -16,20 +16,20 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-[[noreturn]] void fail(const std::string& what) { throw std::invalid_argument("patch_denoise: " + what); }
+[[noreturn]] void patch_denoise_error(const std::string& what) { throw std::invalid_argument("patch_denoise: " + what); }
 
-void check_options(const PatchDenoiseOptions& o) {
+void check_patch_denoise_options(const PatchDenoiseOptions& o) {
   if (!(o.sigma() > 0) || !std::isfinite(o.sigma()))
-    fail("sigma must be positive and finite, got " + std::to_string(o.sigma()));
-  if (o.stride() < 1) fail("stride must be >= 1, got " + std::to_string(o.stride()));
+    patch_denoise_error("sigma must be positive and finite, got " + std::to_string(o.sigma()));
+  if (o.stride() < 1) patch_denoise_error("stride must be >= 1, got " + std::to_string(o.stride()));
   if (!(o.gain() > 0) || !std::isfinite(o.gain()))
-    fail("gain must be positive and finite, got " + std::to_string(o.gain()));
-  if (o.max_sparsity() < 0) fail("max_sparsity must be >= 0, got " + std::to_string(o.max_sparsity()));
+    patch_denoise_error("gain must be positive and finite, got " + std::to_string(o.gain()));
+  if (o.max_sparsity() < 0) patch_denoise_error("max_sparsity must be >= 0, got " + std::to_string(o.max_sparsity()));
   if (!(o.blend() >= 0) || !std::isfinite(o.blend()))
-    fail("blend must be >= 0 and finite, got " + std::to_string(o.blend()));
+    patch_denoise_error("blend must be >= 0 and finite, got " + std::to_string(o.blend()));
   if (!(o.data_range() > 0) || !std::isfinite(o.data_range()))
-    fail("data_range must be positive and finite, got " + std::to_string(o.data_range()));
-  if (o.chunk_size() < 1) fail("chunk_size must be >= 1, got " + std::to_string(o.chunk_size()));
+    patch_denoise_error("data_range must be positive and finite, got " + std::to_string(o.data_range()));
+  if (o.chunk_size() < 1) patch_denoise_error("chunk_size must be >= 1, got " + std::to_string(o.chunk_size()));
 }
 
 // How many grid patches (top-left corners 0, s, 2s, … < count·s) cover each of `size` pixels along
@@ -44,36 +44,36 @@ torch::Tensor coverage(int64_t size, int64_t count, int64_t patch, int64_t strid
 
 PatchDenoiseResult patch_denoise(const torch::Tensor& image, const sparse::DenseDictionary& dictionary,
                                  const PatchDenoiseOptions& options) {
-  check_options(options);
-  if (!image.defined()) fail("image tensor is undefined");
+  check_patch_denoise_options(options);
+  if (!image.defined()) patch_denoise_error("image tensor is undefined");
   if (image.dim() != 2 && image.dim() != 3) {
     std::ostringstream msg;
     msg << "image must have shape [H, W] or [C, H, W], got " << image.sizes();
-    fail(msg.str());
+    patch_denoise_error(msg.str());
   }
   if (image.scalar_type() != torch::kFloat && image.scalar_type() != torch::kDouble)
-    fail(std::string("image must be float32 or float64, got ") + c10::toString(image.scalar_type()));
+    patch_denoise_error(std::string("image must be float32 or float64, got ") + c10::toString(image.scalar_type()));
   torch::NoGradGuard no_grad;
-  if (!torch::isfinite(image).all().item<bool>()) fail("image must be finite");
+  if (!torch::isfinite(image).all().item<bool>()) patch_denoise_error("image must be finite");
 
   const torch::Tensor x = image.dim() == 2 ? image.unsqueeze(0) : image;  // [C, H, W]
   const int64_t C = x.size(0), H = x.size(1), W = x.size(2);
-  if (C < 1) fail("image must have at least one channel");
+  if (C < 1) patch_denoise_error("image must have at least one channel");
   const int64_t n = dictionary.signal_dim(), m = dictionary.num_atoms();
   const auto p = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n) / static_cast<double>(C))));
   if (p < 1 || C * p * p != n) {
     std::ostringstream msg;
     msg << "dictionary atoms have length n = " << n << ", not C·p² for the image's C = " << C << " channels";
-    fail(msg.str());
+    patch_denoise_error(msg.str());
   }
   if (p > H || p > W) {
     std::ostringstream msg;
     msg << "image " << image.sizes() << " is smaller than the " << p << "x" << p << " patches of the dictionary";
-    fail(msg.str());
+    patch_denoise_error(msg.str());
   }
   const int64_t limit = std::min(n, m);
   if (options.max_sparsity() > limit) {
-    fail("max_sparsity " + std::to_string(options.max_sparsity()) + " exceeds min(n, m) = " + std::to_string(limit));
+    patch_denoise_error("max_sparsity " + std::to_string(options.max_sparsity()) + " exceeds min(n, m) = " + std::to_string(limit));
   }
   const int64_t K = options.max_sparsity() > 0 ? options.max_sparsity() : std::clamp<int64_t>(n / 2, 1, limit);
 
@@ -86,7 +86,7 @@ PatchDenoiseResult patch_denoise(const torch::Tensor& image, const sparse::Dense
   }
   const double norm_error = (dict->matrix().norm(2, {0}) - 1).abs().max().item<double>();
   if (!(norm_error <= 1e-3))
-    fail("dictionary atoms must have unit l2 norm (largest deviation " + std::to_string(norm_error) + ")");
+    patch_denoise_error("dictionary atoms must have unit l2 norm (largest deviation " + std::to_string(norm_error) + ")");
 
   const int64_t s = options.stride();
   const int64_t Ho = (H - p) / s + 1, Wo = (W - p) / s + 1;

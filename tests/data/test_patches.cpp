@@ -1,5 +1,7 @@
 // Tests for patch extraction, folding and normalisation (deepsc/data/patches.h).
 
+#include "support/expect_rejected.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -19,15 +21,7 @@ namespace {
 
 using torch::indexing::Slice;
 
-// Expects `call` to throw std::invalid_argument whose message contains `needle`.
-void expect_rejected(const std::function<void()>& call, const std::string& needle) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning '" << needle << "'";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
-  }
-}
+using deepsc::testing::expect_rejected;
 
 // The patch of image n at (y, x), flattened channel-major then row-major: the reference layout.
 torch::Tensor direct_patch(const torch::Tensor& images, int64_t n, int64_t y, int64_t x, int64_t p) {

@@ -1,5 +1,7 @@
 // Tests for ZCA whitening of patches and Olshausen–Field whitening of images (deepsc/data/whitening.h).
 
+#include "support/expect_rejected.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -20,14 +22,7 @@ using deepsc::data::ZcaWhitening;
 
 namespace {
 
-void expect_rejected(const std::function<void()>& call, const std::string& needle) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning '" << needle << "'";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
-  }
-}
+using deepsc::testing::expect_rejected;
 
 // Correlated rows [N, d]: white noise through a random mixing matrix (well conditioned: A + 2I),
 // plus an offset so that the mean matters.

@@ -1,6 +1,8 @@
 // Tests for the "localized, oriented, band-pass" statistics of dictionary atoms
 // (deepsc/dictlearn/atom_statistics.h).
 
+#include "support/expect_rejected.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -20,16 +22,8 @@ using deepsc::dictlearn::summarize_atoms;
 
 namespace {
 
-const double kPi = std::acos(-1.0);
 
-void expect_rejected(const std::function<void()>& call, const std::string& needle) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning '" << needle << "'";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
-  }
-}
+using deepsc::testing::expect_rejected;
 
 // A p × p Gabor atom (flattened row-major, one column): Gaussian envelope of width `width` pixels
 // centred at (cu, cv) times cos(2π f ((v − cv) cos θ + (u − cu) sin θ) + phase), i.e. a wave
@@ -37,9 +31,9 @@ void expect_rejected(const std::function<void()>& call, const std::string& needl
 torch::Tensor gabor(int64_t p, double theta_deg, double f, double width, double cu, double cv, double phase = 0) {
   const auto opts = torch::TensorOptions().dtype(torch::kDouble);
   const auto u = torch::arange(p, opts).view({p, 1}) - cu, v = torch::arange(p, opts).view({1, p}) - cv;
-  const double t = theta_deg * kPi / 180.0;
+  const double t = theta_deg * M_PI / 180.0;
   const auto envelope = torch::exp(-(u.square() + v.square()) / (2 * width * width));
-  const auto atom = envelope * torch::cos(2 * kPi * f * (v * std::cos(t) + u * std::sin(t)) + phase);
+  const auto atom = envelope * torch::cos(2 * M_PI * f * (v * std::cos(t) + u * std::sin(t)) + phase);
   return (atom / atom.norm()).reshape({p * p, 1});
 }
 
@@ -55,9 +49,9 @@ TEST(AtomStatistics, GaborAtomHasItsOrientationAndFrequency) {
   const int64_t p = 12, P = 4 * p;
   for (const double theta : {0.0, 30.0, 75.0, 90.0, 135.0}) {
     for (const double f : {0.2, 0.3}) {
-      for (const double phase : {0.0, kPi / 2}) {
+      for (const double phase : {0.0, M_PI / 2}) {
         const auto st = atom_statistics(gabor(p, theta, f, 2.5, 5.5, 5.5, phase));
-        const double angle_bin = std::atan(1.0 / (P * f)) * 180.0 / kPi;  // one grid step at radius f
+        const double angle_bin = std::atan(1.0 / (P * f)) * 180.0 / M_PI;  // one grid step at radius f
         SCOPED_TRACE("theta " + std::to_string(theta) + " f " + std::to_string(f) + " phase " + std::to_string(phase));
         EXPECT_LE(axial_distance(st.orientation.item<double>(), theta), angle_bin);
         EXPECT_LE(std::abs(st.frequency.item<double>() - f), std::sqrt(2.0) / P);
@@ -78,9 +72,9 @@ TEST(AtomStatistics, OrientationConvention) {
   const auto opts = torch::TensorOptions().dtype(torch::kDouble);
   const auto v = torch::arange(p, opts).view({1, p}).expand({p, p});
   // Varies along the columns (vertical stripes): wave vector along the column axis, 0°.
-  const auto vertical = torch::cos(2 * kPi * 0.25 * v).reshape({p * p, 1});
+  const auto vertical = torch::cos(2 * M_PI * 0.25 * v).reshape({p * p, 1});
   // Varies along the rows (horizontal stripes): 90°.
-  const auto horizontal = torch::cos(2 * kPi * 0.25 * v.t()).reshape({p * p, 1});
+  const auto horizontal = torch::cos(2 * M_PI * 0.25 * v.t()).reshape({p * p, 1});
   const auto st = atom_statistics(torch::cat({vertical, horizontal}, 1));
   EXPECT_LE(axial_distance(st.orientation[0].item<double>(), 0.0), 1e-9);
   EXPECT_LE(axial_distance(st.orientation[1].item<double>(), 90.0), 1e-9);
@@ -116,7 +110,7 @@ TEST(AtomStatistics, GaborBankScoresFarAboveRandom) {
   // 64 Gabor atoms of 8 × 8 at 8 orientations, two frequencies, two phases, jittered centres.
   std::vector<torch::Tensor> cols;
   for (int k = 0; k < 64; ++k) {
-    const double theta = 22.5 * (k % 8), f = (k / 8) % 2 ? 0.3 : 0.2, phase = (k / 16) % 2 ? kPi / 2 : 0.0;
+    const double theta = 22.5 * (k % 8), f = (k / 8) % 2 ? 0.3 : 0.2, phase = (k / 16) % 2 ? M_PI / 2 : 0.0;
     const double cu = 3.5 + ((k / 32) ? 0.5 : -0.5), cv = 3.5 + ((k % 3) - 1) * 0.5;
     cols.push_back(gabor(8, theta, f, 2.0, cu, cv, phase));
   }

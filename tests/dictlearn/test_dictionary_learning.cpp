@@ -3,9 +3,6 @@
 #include "deepsc/dictlearn/dictionary_learning.h"
 
 #include "support/scratch_dir.h"
-#include "deepsc/data/npy_tensor.h"
-#include <chrono>
-#include <iostream>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -54,9 +51,7 @@ double recovered_fraction(const torch::Tensor& learned, const torch::Tensor& tru
 }
 
 /// Largest deviation of an atom's norm from 1.
-double norm_error(const torch::Tensor& d) {
-  return (d.to(torch::kDouble).norm(2, {0}) - 1).abs().max().item<double>();
-}
+double norm_error(const torch::Tensor& d) { return (d.to(torch::kDouble).norm(2, {0}) - 1).abs().max().item<double>(); }
 
 /// Largest |⟨d_i, d_j⟩| over pairs of distinct atoms.
 double max_overlap(const torch::Tensor& d) {
@@ -66,11 +61,13 @@ double max_overlap(const torch::Tensor& d) {
   return g.max().item<double>();
 }
 
-/// Learner settings that suit the planted problems (n = 16, m = 32, k = 3, magnitudes in [1, 2]).
-LearnOptions planted_options(Algorithm algorithm, int64_t iterations) {
-  auto o = LearnOptions(32).algorithm(algorithm).iterations(iterations).seed(7);
+/// Learner settings for the planted problems (k = 3, magnitudes in [1, 2]): K = 3 for the ℓ0
+/// learners; λ = 0.3 (a fifth of the smallest magnitude, so the codes stay 3-sparse) and batches
+/// of 128 for the ℓ1 ones.
+LearnOptions planted_options(Algorithm algorithm, int64_t iterations, int64_t atoms = 32) {
+  auto o = LearnOptions(atoms).algorithm(algorithm).iterations(iterations).seed(7);
   if (algorithm == Algorithm::Ksvd || algorithm == Algorithm::Mod) return o.sparsity(3);
-  return o.lambda(0.05).batch_size(128);
+  return o.lambda(0.3).batch_size(128);
 }
 
 /// The algorithm's name as a GoogleTest parameter name ('-' is not allowed there).
@@ -101,21 +98,27 @@ struct RecoveryCase {
 
 class DictionaryLearningRecovery : public ::testing::TestWithParam<RecoveryCase> {};
 
+// n = 20, m = 40, 4000 noiseless signals. Every learner has local minima in which two atoms share
+// one planted atom (their overlap ≈ 0.85–0.95) while another planted atom goes missing; a
+// duplicate threshold of 0.9, above the planted dictionary's own coherence (checked), breaks them up.
 TEST_P(DictionaryLearningRecovery, FindsAtLeast95PercentOfThePlantedAtoms) {
   const auto c = GetParam();
-  const auto data = planted(16, 32, 3000, 3, 0.0, 1, c.dtype);
-  const auto result = dl::learn_dictionary(data.signals, planted_options(c.algorithm, c.iterations));
+  const auto data = planted(20, 40, 4000, 3, 0.0, 1, c.dtype);
+  ASSERT_LT(max_overlap(data.dictionary), 0.9);
+  const auto options = planted_options(c.algorithm, c.iterations, 40).duplicate_threshold(0.9);
+  const auto result = dl::learn_dictionary(data.signals, options);
   EXPECT_GE(recovered_fraction(result.dictionary, data.dictionary), 0.95);
   EXPECT_EQ(result.dictionary.scalar_type(), c.dtype);
   EXPECT_LT(norm_error(result.dictionary), c.dtype == torch::kDouble ? 1e-12 : 1e-5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Algorithms, DictionaryLearningRecovery,
-                         ::testing::Values(RecoveryCase{Algorithm::Ksvd, torch::kDouble, 40},
-                                           RecoveryCase{Algorithm::Ksvd, torch::kFloat, 40},
-                                           RecoveryCase{Algorithm::Online, torch::kDouble, 400},
-                                           RecoveryCase{Algorithm::Online, torch::kFloat, 400},
-                                           RecoveryCase{Algorithm::Mod, torch::kDouble, 40}),
+INSTANTIATE_TEST_SUITE_P(DictionaryLearning, DictionaryLearningRecovery,
+                         ::testing::Values(RecoveryCase{Algorithm::Ksvd, torch::kDouble, 60},
+                                           RecoveryCase{Algorithm::Ksvd, torch::kFloat, 60},
+                                           RecoveryCase{Algorithm::Online, torch::kDouble, 3000},
+                                           RecoveryCase{Algorithm::Online, torch::kFloat, 3000},
+                                           RecoveryCase{Algorithm::Mod, torch::kDouble, 60},
+                                           RecoveryCase{Algorithm::OlshausenField, torch::kDouble, 2000}),
                          [](const auto& info) {
                            return test_name(info.param.algorithm) +
                                   (info.param.dtype == torch::kDouble ? "_float64" : "_float32");
@@ -124,10 +127,10 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, DictionaryLearningRecovery,
 // ---------------------------------------------------------------------------------------------
 // Objectives.
 
-/// Held-out objective at a random Gaussian start and after learning, for an ℓ1 learner.
+/// Held-out objective at a random Gaussian start, after learning, and of the planted dictionary
+/// itself (the value learning should approach), for an ℓ1 learner.
 struct HoldoutRun {
-  double start, end;
-  dl::LearnResult result;
+  double start, end, planted;
 };
 HoldoutRun holdout_run(Algorithm algorithm, int64_t iterations) {
   const auto train = planted(16, 32, 3000, 3, 0.01, 1);
@@ -135,31 +138,39 @@ HoldoutRun holdout_run(Algorithm algorithm, int64_t iterations) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(99);
   auto start = torch::randn({16, 32}, gen, torch::kDouble);
   start = start / start.norm(2, {0}, true);
-  auto options = planted_options(algorithm, iterations).initial(start).holdout(held.signals).eval_every(25);
+  const auto options = planted_options(algorithm, iterations).initial(start).holdout(held.signals).eval_every(50);
   HoldoutRun run;
   run.start = dl::dictionary_objective(start, held.signals, options);
-  run.result = dl::learn_dictionary(train.signals, options);
-  run.end = run.result.history.back().holdout_objective;
+  run.planted = dl::dictionary_objective(train.dictionary, held.signals, options);
+  run.end = dl::learn_dictionary(train.signals, options).history.back().holdout_objective;
   return run;
 }
 
-TEST(DictionaryLearningObjective, OnlineHeldOutObjectiveEndsFarBelowTheStart) {
-  const auto run = holdout_run(Algorithm::Online, 200);
-  EXPECT_LT(run.end, 0.2 * run.start) << "start " << run.start << " end " << run.end;
+// The held-out objective closes most of the distance from a random start to the planted
+// dictionary's value (the ℓ1 objective cannot reach 0: λ‖x‖₁ stays).
+TEST(DictionaryLearningObjective, OnlineHeldOutObjectiveApproachesThePlantedDictionarys) {
+  const auto run = holdout_run(Algorithm::Online, 1000);
+  EXPECT_LT(run.end - run.planted, 0.1 * (run.start - run.planted))
+      << "start " << run.start << " end " << run.end << " planted " << run.planted;
 }
 
-TEST(DictionaryLearningObjective, OlshausenFieldHeldOutObjectiveEndsFarBelowTheStart) {
-  const auto run = holdout_run(Algorithm::OlshausenField, 200);
-  EXPECT_LT(run.end, 0.5 * run.start) << "start " << run.start << " end " << run.end;
+TEST(DictionaryLearningObjective, OlshausenFieldHeldOutObjectiveApproachesThePlantedDictionarys) {
+  const auto run = holdout_run(Algorithm::OlshausenField, 1000);
+  EXPECT_LT(run.end - run.planted, 0.1 * (run.start - run.planted))
+      << "start " << run.start << " end " << run.end << " planted " << run.planted;
 }
 
-TEST(DictionaryLearningObjective, KsvdAndModDecreaseEveryPassUpToRounding) {
-  const auto data = planted(16, 32, 2000, 3, 0.01, 3);
+// Each K-SVD / MOD pass lowers the objective: the dictionary step minimises it for the codes, and
+// the next codes are OMP's, which is not an exact minimiser (hence a small tolerance). Atom
+// replacement is off here: replacing an atom that some signals still use may cost a little.
+TEST(DictionaryLearningObjective, KsvdAndModDecreaseEveryPass) {
+  const auto data = planted(20, 40, 4000, 3, 0.01, 3);
   for (const auto algorithm : {Algorithm::Ksvd, Algorithm::Mod}) {
-    const auto result = dl::learn_dictionary(data.signals, planted_options(algorithm, 15));
-    ASSERT_EQ(result.history.size(), 15u);
+    const auto result =
+        dl::learn_dictionary(data.signals, planted_options(algorithm, 20, 40).replace_dead_atoms(false));
+    ASSERT_EQ(result.history.size(), 20u);
     for (size_t i = 1; i < result.history.size(); ++i) {
-      EXPECT_LE(result.history[i].objective, result.history[i - 1].objective * (1 + 1e-3) + 1e-9)
+      EXPECT_LE(result.history[i].objective, result.history[i - 1].objective * (1 + 1e-3))
           << dl::algorithm_name(algorithm) << " pass " << i + 1;
     }
     EXPECT_LT(result.history.back().objective, 0.2 * result.history.front().objective) << dl::algorithm_name(algorithm);
@@ -181,8 +192,9 @@ TEST(DictionaryLearningObjective, HoldoutIsEvaluatedEveryEvalEveryIterationsAndA
     EXPECT_EQ(p.total, 11);
     EXPECT_TRUE(std::isfinite(p.objective));
   }
-  EXPECT_DOUBLE_EQ(result.history.back().holdout_objective,
-                   dl::dictionary_objective(result.dictionary, held.signals, options));
+  // Warm-started from the previous evaluation but solved to the same duality gap (1e-6).
+  const double fresh = dl::dictionary_objective(result.dictionary, held.signals, options);
+  EXPECT_NEAR(result.history.back().holdout_objective, fresh, 2e-6 * fresh);
 }
 
 TEST(DictionaryLearningObjective, DictionaryObjectiveMatchesClosedFormsForTheIdentity) {
@@ -200,8 +212,8 @@ TEST(DictionaryLearningObjective, DictionaryObjectiveMatchesClosedFormsForTheIde
   const double lambda = 0.3;
   const auto a = y.abs();
   const auto per_entry = torch::where(a <= lambda, 0.5 * a.square(), lambda * a - 0.5 * lambda * lambda);
-  EXPECT_NEAR(dl::dictionary_objective(identity, y, LearnOptions(8).lambda(lambda)), per_entry.sum(1).mean().item<double>(),
-              1e-6);
+  EXPECT_NEAR(dl::dictionary_objective(identity, y, LearnOptions(8).lambda(lambda)),
+              per_entry.sum(1).mean().item<double>(), 1e-6);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,7 +241,10 @@ TEST(DictionaryLearningAtoms, DuplicatedStartingAtomsAreReplaced) {
     // One dead-atom window: the duplicates are caught at its end.
     const auto result =
         dl::learn_dictionary(data.signals, planted_options(algorithm, 1).initial(start).dead_atom_window(1));
-    EXPECT_GE(result.replaced_atoms, 4) << dl::algorithm_name(algorithm);
+    // OMP picks one of identical atoms, so the ℓ0 learners leave all four copies unused; coordinate
+    // descent may spread a code over copies, which the update then moves apart.
+    const bool l0 = algorithm == Algorithm::Ksvd || algorithm == Algorithm::Mod;
+    EXPECT_GE(result.replaced_atoms, l0 ? 4 : 1) << dl::algorithm_name(algorithm);
     EXPECT_LT(max_overlap(result.dictionary), 0.99) << dl::algorithm_name(algorithm);
     const auto kept = dl::learn_dictionary(
         data.signals, planted_options(algorithm, 1).initial(start).dead_atom_window(1).replace_dead_atoms(false));
@@ -237,13 +252,14 @@ TEST(DictionaryLearningAtoms, DuplicatedStartingAtomsAreReplaced) {
   }
 }
 
-TEST(DictionaryLearningAtoms, AnUnusedAtomBecomesTheWorstRepresentedSignal) {
-  // Signals live in the first n − 1 coordinates; atom 31 is e_n, orthogonal to all of them, so no
-  // code ever uses it. After one K-SVD pass it must have been replaced by a normalised signal.
+TEST(DictionaryLearningAtoms, AnUnusedAtomIsReplacedByADirectionOfTheData) {
+  // The signals live in the first n − 1 coordinates; atom 31 is e_n, orthogonal to all of them, so
+  // no code uses it. After one K-SVD pass it must have been replaced by a unit atom inside the
+  // data's subspace (a normalised residual of a training signal).
   auto data = planted(16, 32, 1000, 3, 0.01, 9);
   data.signals.select(1, 15).zero_();
   auto start = data.dictionary.clone();
-  start.select(1, 15).zero_();
+  start.select(0, 15).zero_();
   start = start / start.norm(2, {0}, true);
   start.select(1, 31).zero_();
   start[15][31] = 1;
@@ -251,8 +267,8 @@ TEST(DictionaryLearningAtoms, AnUnusedAtomBecomesTheWorstRepresentedSignal) {
   EXPECT_GE(result.replaced_atoms, 1);
   const auto atom = result.dictionary.select(1, 31);
   EXPECT_NEAR(atom[15].item<double>(), 0, 1e-12);
-  const auto unit_signals = data.signals / data.signals.norm(2, {1}, true);
-  EXPECT_NEAR(torch::mv(unit_signals, atom).abs().max().item<double>(), 1, 1e-12);
+  EXPECT_NEAR(atom.norm().item<double>(), 1, 1e-12);
+  EXPECT_LT(max_overlap(result.dictionary), 0.99);
 }
 
 TEST(DictionaryLearningAtoms, FewerSignalsThanAtomsStillGiveAFullDictionary) {
@@ -283,13 +299,21 @@ struct Interrupted {};
 
 TEST_P(DictionaryLearningCheckpoint, AResumedRunEqualsAnUninterruptedOne) {
   const auto algorithm = GetParam();
-  const auto data = planted(16, 32, 700, 3, 0.01, 14);
+  // Signals and atoms in the first 15 coordinates but atom 1 = e_16, which no code can use: it gets
+  // replaced on the way, and with a dead-atom window of 2 the usage counts saved at iteration 3
+  // are mid-window.
+  auto data = planted(16, 32, 700, 3, 0.01, 14);
+  data.signals.select(1, 15).zero_();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(15);
   auto start = torch::randn({16, 32}, gen, torch::kDouble);
-  start.select(1, 1).copy_(start.select(1, 0));  // a duplicate, so atoms get replaced on the way
+  start.select(0, 15).zero_();
+  start.select(1, 1).zero_();
+  start[15][1] = 1;
   const auto dir = deepsc::testing::fresh_dir("dictlearn_checkpoint_" + test_name(algorithm));
   const std::string path = (dir / "run.pt").string();
-  const auto base = planted_options(algorithm, 9).initial(start).batch_size(64);
+  const auto held = planted(16, 32, 50, 3, 0.01, 14, torch::kDouble, 18).signals;
+  const auto base =
+      planted_options(algorithm, 9).initial(start).batch_size(64).dead_atom_window(2).holdout(held).eval_every(2);
 
   const auto whole = dl::learn_dictionary(data.signals, base);
 
@@ -301,7 +325,8 @@ TEST_P(DictionaryLearningCheckpoint, AResumedRunEqualsAnUninterruptedOne) {
   EXPECT_THROW(dl::learn_dictionary(data.signals, killed), Interrupted);
   EXPECT_TRUE(std::filesystem::exists(path));
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
-  const auto resumed = dl::learn_dictionary(data.signals, LearnOptions(base).checkpoint(path).checkpoint_every(3).resume(true));
+  const auto resumed =
+      dl::learn_dictionary(data.signals, LearnOptions(base).checkpoint(path).checkpoint_every(3).resume(true));
 
   // A run asked for 4 iterations, then extended to 9.
   std::filesystem::remove(path);
@@ -315,12 +340,16 @@ TEST_P(DictionaryLearningCheckpoint, AResumedRunEqualsAnUninterruptedOne) {
     for (size_t i = 0; i < whole.history.size(); ++i) {
       EXPECT_EQ(run->history[i].iteration, whole.history[i].iteration);
       EXPECT_EQ(run->history[i].objective, whole.history[i].objective) << "iteration " << i + 1;
+      // Held-out codes are warm-started from the previous evaluation, which the checkpoint keeps.
+      if (whole.history[i].iteration % 2 == 0) {
+        EXPECT_EQ(run->history[i].holdout_objective, whole.history[i].holdout_objective) << "iteration " << i + 1;
+      }
     }
   }
   EXPECT_GE(whole.replaced_atoms, 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(Algorithms, DictionaryLearningCheckpoint,
+INSTANTIATE_TEST_SUITE_P(DictionaryLearning, DictionaryLearningCheckpoint,
                          ::testing::Values(Algorithm::OlshausenField, Algorithm::Online, Algorithm::Ksvd,
                                            Algorithm::Mod),
                          [](const auto& info) { return test_name(info.param); });
@@ -403,54 +432,4 @@ TEST(DictionaryLearningOptions, AlgorithmNamesRoundTrip) {
   }
 }
 
-}  // namespace
-
-// SCRATCH (to be removed)
-namespace {
-TEST(ScratchDL, Explore) {
-  const char* env = std::getenv("ALG");
-  const auto algorithm = dl::parse_algorithm(env ? env : "online");
-  const int64_t iters = std::getenv("IT") ? std::atoi(std::getenv("IT")) : 100;
-  const double lam = std::getenv("LAM") ? std::atof(std::getenv("LAM")) : 0.05;
-  const int64_t nn = std::getenv("NN") ? std::atoi(std::getenv("NN")) : 16;
-  const int64_t count = std::getenv("N") ? std::atoi(std::getenv("N")) : 3000;
-  const auto data = planted(nn, 2 * nn, count, 3, std::getenv("NOISE") ? std::atof(std::getenv("NOISE")) : 0.0, std::getenv("DSEED") ? std::atoi(std::getenv("DSEED")) : 1);
-  auto o = planted_options(algorithm, iters);
-  o.atoms(2 * nn);
-  if (algorithm == Algorithm::Online || algorithm == Algorithm::OlshausenField) o.lambda(lam);
-  if (std::getenv("LR")) o.learning_rate(std::atof(std::getenv("LR")));
-  if (std::getenv("BS")) o.batch_size(std::atoi(std::getenv("BS")));
-  if (std::getenv("SEED")) o.seed(std::atoi(std::getenv("SEED")));
-  if (std::getenv("DUP")) o.duplicate_threshold(std::atof(std::getenv("DUP")));
-  if (std::getenv("TOL")) o.coding_tol(std::atof(std::getenv("TOL")));
-  o.on_progress([&](const dl::LearnProgress& p) {
-    if (p.iteration % (iters / 10) == 0) std::printf("it %ld obj %.5f\n", (long)p.iteration, p.objective);
-  });
-  const auto r = dl::learn_dictionary(data.signals, o);
-  std::printf("recovered %.3f replaced %ld\n", recovered_fraction(r.dictionary, data.dictionary), (long)r.replaced_atoms);
-  const auto ov = torch::mm(data.dictionary.t(), r.dictionary).abs();  // [true, learned]
-  const auto best_true = std::get<0>(ov.max(1));
-  const auto best_learned = ov.max(0);
-  const auto g = torch::mm(r.dictionary.t(), r.dictionary).abs().fill_diagonal_(0);
-  std::cout << "true best " << best_true.unsqueeze(0) << "\nlearned best " << std::get<0>(best_learned).unsqueeze(0) << "\n learned match " << std::get<1>(best_learned).unsqueeze(0) << "\nlearned-learned max " << std::get<0>(g.max(1)).unsqueeze(0) << std::endl;
-}
-}  // namespace
-
-namespace {
-TEST(ScratchDL, Patches) {
-  const auto y = deepsc::data::load_npy("/tmp/dlbench/train.npy");
-  const auto h = deepsc::data::load_npy("/tmp/dlbench/holdout.npy");
-  const double lam = std::getenv("LAM") ? std::atof(std::getenv("LAM")) : 0.05;
-  const int64_t iters = std::getenv("IT") ? std::atoi(std::getenv("IT")) : 200;
-  auto o = LearnOptions(256).algorithm(dl::parse_algorithm(std::getenv("ALG") ? std::getenv("ALG") : "online")).lambda(lam).iterations(iters).batch_size(256).holdout(h).eval_every(iters / 5);
-  if (std::getenv("TOL")) o.coding_tol(std::atof(std::getenv("TOL")));
-  if (std::getenv("K")) o.sparsity(std::atoi(std::getenv("K")));
-  if (std::getenv("F64")) { o.holdout(h.to(torch::kDouble)); }
-  const auto yy = std::getenv("F64") ? y.to(torch::kDouble) : y;
-  o.on_progress([&](const dl::LearnProgress& p) {
-    if (!std::isnan(p.holdout_objective)) std::printf("it %ld t %.3f obj %.5f holdout %.6f\n", (long)p.iteration, p.seconds, p.objective, p.holdout_objective);
-  });
-  const auto r = dl::learn_dictionary(yy, o);
-  std::printf("replaced %ld\n", (long)r.replaced_atoms);
-}
 }  // namespace

@@ -1,5 +1,7 @@
 // Tests for patch-based denoising with a given dictionary (deepsc/dictlearn/patch_denoise.h).
 
+#include "support/expect_rejected.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -20,14 +22,7 @@ namespace {
 
 using torch::indexing::Slice;
 
-void expect_rejected(const std::function<void()>& call, const std::string& needle) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning '" << needle << "'";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message: " << e.what();
-  }
-}
+using deepsc::testing::expect_rejected;
 
 const double kSigma25 = 25.0 / 255.0;
 const double kPi = std::acos(-1.0);

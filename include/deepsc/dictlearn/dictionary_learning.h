@@ -20,9 +20,11 @@
 ///   D = YᵀX (XᵀX + δI)⁻¹ (solved by Cholesky in float64, δ = 1e-10·tr(XᵀX)/m), renormalised.
 ///
 /// Every learner replaces dead atoms: one that no signal used over the last window (one iteration for
-/// K-SVD / MOD, which see every signal per iteration), or one nearly identical to an earlier atom
-/// (|⟨d_i, d_j⟩| > duplicate_threshold, 0.99 by default), becomes the normalised training signal of the window's last batch that
-/// the dictionary represents worst (largest residual ‖y − D x‖).
+/// K-SVD / MOD, which see every signal per iteration), an all-zero one, or one nearly identical to
+/// an earlier atom (|⟨d_i, d_j⟩| > duplicate_threshold) becomes the normalised residual y − D x of
+/// the signal (of the window's last batch) that the dictionary represents worst: the direction
+/// that most reduces that signal's error (Aharon et al. use the signal itself; its residual does
+/// not re-create directions the other atoms already span, and recovers planted atoms more often).
 ///
 /// Randomness (random start, mini-batch order, fallbacks) comes from CPU generators seeded from
 /// `seed` and the iteration number, so a run is reproducible on any device and a run resumed from
@@ -32,6 +34,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -61,7 +64,7 @@ struct LearnProgress {
   /// the codes of the iteration's coding step, i.e. with the dictionary before its update.
   double objective = 0;
   /// dictionary_objective() on the held-out signals after the update; NaN where not evaluated.
-  double holdout_objective = 0;
+  double holdout_objective = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0;  // wall time since the start of the run (resumed runs include earlier time)
 };
 
@@ -90,7 +93,9 @@ struct LearnOptions {
   TORCH_ARG(torch::Tensor, initial) = {};
   TORCH_ARG(Initialization, initialization) = Initialization::Signals;
   /// Optional held-out signals [H, n] (converted to the signals' dtype and device): their
-  /// dictionary_objective() is evaluated every eval_every iterations and after the last one.
+  /// dictionary_objective() is evaluated every eval_every iterations and after the last one. For
+  /// the ℓ1 learners each evaluation is warm-started from the previous one's codes (kept in
+  /// checkpoints), so it costs about one coding step of H signals, not a solve from zero.
   TORCH_ARG(torch::Tensor, holdout) = {};
   TORCH_ARG(int64_t, eval_every) = 10;
   /// File for checkpoints ("" for none), written atomically (path + ".tmp", then renamed) every
@@ -99,14 +104,15 @@ struct LearnOptions {
   TORCH_ARG(int64_t, checkpoint_every) = 10;
   /// Continue from `checkpoint` if that file exists (start afresh if it does not). The checkpoint
   /// must come from a run with the same algorithm, data size, atoms, seed and coding options;
-  /// `iterations` may differ (a finished run can be extended).
+  /// `iterations` may differ (a finished run can be extended; a checkpoint already at or past
+  /// `iterations` is returned as it is).
   TORCH_ARG(bool, resume) = false;
   /// Called after every iteration; may be empty.
   TORCH_ARG(std::function<void(const LearnProgress&)>, on_progress) = nullptr;
   /// ℓ1 coding during learning (coordinate descent on CPU, FISTA elsewhere): stop when a sweep
   /// changes no code entry by more than coding_tol·max|x| (scikit-learn's rule). Codes this loose
   /// learn as well as exact ones: the dictionary step averages over the batch. Held-out and
-  /// dictionary_objective() codes are solved to a relative duality gap of 1e-6.
+  /// dictionary_objective() codes are solved to a relative duality gap of 1e-6 (1e-5 in float32).
   TORCH_ARG(double, coding_tol) = 1e-2;
   /// K-SVD: power-iteration steps of each atom's rank-1 update, warm-started from the current atom
   /// and codes. 1 is approximate K-SVD (Rubinstein et al. 2008); more approach exact K-SVD.
@@ -136,11 +142,10 @@ struct LearnResult {
 LearnResult learn_dictionary(const torch::Tensor& signals, const LearnOptions& options);
 
 /// Mean over the rows of `signals` [N, n] of the algorithm's objective with D [n, m] fixed (used as
-/// given, not renormalised): ½‖y − D x‖² + λ‖x‖₁ with x a lasso solution (relative duality gap
-/// ≤ 1e-6) for olshausen-field / online, ½‖y − D x‖² with x the Batch-OMP code of ‖x‖₀ ≤ K for
-/// ksvd / mod. `options.atoms` is not consulted (D gives m). Signals are converted to D's dtype
-/// and device.
-double dictionary_objective(const torch::Tensor& dictionary, const torch::Tensor& signals,
-                            const LearnOptions& options);
+/// given, not renormalised): for olshausen-field / online ½‖y − D x‖² + λ‖x‖₁ with x a lasso
+/// solution (relative duality gap ≤ 1e-6, 1e-5 in float32); for ksvd / mod ½‖y − D x‖² with x the
+/// Batch-OMP code with ‖x‖₀ ≤ K. `options.atoms` is not consulted (D gives m). Signals are
+/// converted to D's dtype and device. Throws std::invalid_argument for bad shapes, data or λ / K.
+double dictionary_objective(const torch::Tensor& dictionary, const torch::Tensor& signals, const LearnOptions& options);
 
 }  // namespace deepsc::dictlearn
