@@ -31,18 +31,9 @@ void run_denoise(const DenoiseCommand& o, Context& ctx) {
   const auto device = parse_device(ctx.runtime.device);
   const double sigma = o.sigma / 255.0;
 
-  auto input = restore::load_grey(o.image, "--image");
-  torch::Tensor noisy = input.image, clean;
-  std::string note = input.note;
-  if (o.add_noise) {
-    clean = input.image;
-    noisy = restore::add_gaussian_noise(clean, sigma, ctx.runtime.seed);
-  } else if (!o.clean.empty()) {
-    auto reference = restore::load_grey(o.clean, "--clean");
-    restore::check_same_size(noisy, reference.image, "--clean", o.clean);
-    clean = reference.image;
-    if (!reference.note.empty()) note += (note.empty() ? "" : "; ") + reference.note;
-  }
+  auto picture = restore::load_noisy_picture(o.image, o.clean, o.add_noise, sigma, ctx.runtime.seed);
+  const torch::Tensor noisy = picture.noisy, clean = picture.clean;
+  const std::string note = picture.note;
   torch::Tensor weights;
   if (!o.dict.empty()) weights = restore::load_dictionary(o.dict).to(device);
 

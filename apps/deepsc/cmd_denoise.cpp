@@ -78,18 +78,9 @@ void run_patch_denoise(const PatchDenoiseCommand& o, Context& ctx) {
   const auto device = parse_device(ctx.runtime.device);
   const double sigma = o.sigma / 255.0;
 
-  auto input = restore::load_grey(o.image, "--image");
-  torch::Tensor noisy = input.image, clean;
-  std::string note = input.note;
-  if (o.add_noise) {
-    clean = input.image;
-    noisy = restore::add_gaussian_noise(clean, sigma, ctx.runtime.seed);
-  } else if (!o.clean.empty()) {
-    auto reference = restore::load_grey(o.clean, "--clean");
-    restore::check_same_size(noisy, reference.image, "--clean", o.clean);
-    clean = reference.image;
-    if (!reference.note.empty()) note += (note.empty() ? "" : "; ") + reference.note;
-  }
+  auto picture = restore::load_noisy_picture(o.image, o.clean, o.add_noise, sigma, ctx.runtime.seed);
+  const torch::Tensor noisy = picture.noisy, clean = picture.clean;
+  const std::string note = picture.note;
   if (noisy.size(2) < o.patch || noisy.size(3) < o.patch)
     throw std::invalid_argument("--image " + o.image + " is smaller than --patch " + std::to_string(o.patch));
 

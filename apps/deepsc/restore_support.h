@@ -106,6 +106,31 @@ inline torch::Tensor add_gaussian_noise(const torch::Tensor& image, double sigma
   return image + sigma * torch::randn(image.sizes(), gen, image.options().device(torch::kCPU)).to(image.device());
 }
 
+/// The noisy picture of a restoration and, when there is one, its clean reference.
+struct NoisyPicture {
+  torch::Tensor noisy;  // [1, 1, H, W]
+  torch::Tensor clean;  // [1, 1, H, W], or undefined
+  std::string note;     // what load_grey did to the files
+};
+
+/// --image is the noisy picture, or with `add_noise` the clean one to which noise of `sigma` (on
+/// [0, 1]) is added, seeded by `seed`; `clean_path` (--clean) names a reference of the same size.
+inline NoisyPicture load_noisy_picture(const std::string& image_path, const std::string& clean_path, bool add_noise,
+                                       double sigma, uint64_t seed) {
+  auto input = load_grey(image_path, "--image");
+  NoisyPicture p{input.image, {}, input.note};
+  if (add_noise) {
+    p.clean = input.image;
+    p.noisy = add_gaussian_noise(p.clean, sigma, seed);
+  } else if (!clean_path.empty()) {
+    auto reference = load_grey(clean_path, "--clean");
+    check_same_size(p.noisy, reference.image, "--clean", clean_path);
+    p.clean = reference.image;
+    if (!reference.note.empty()) p.note += (p.note.empty() ? "" : "; ") + reference.note;
+  }
+  return p;
+}
+
 /// Progress lines with an ETA for the dictionary learning, on an interactive terminal only (so
 /// pipes, logs and the in-process tests stay clean).
 inline std::function<void(const conv::LearningProgress&)> learning_progress(Context& ctx, int64_t epochs) {
