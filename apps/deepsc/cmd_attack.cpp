@@ -13,6 +13,7 @@
 #include "progress_bar.h"
 
 #include "deepsc/robust/attack.h"
+#include "deepsc/robust/batch_norm_statistics.h"
 #include "deepsc/robust/lambda_scope.h"
 #include "deepsc/train/trainer.h"
 
@@ -30,7 +31,7 @@ namespace F = torch::nn::functional;
 struct AttackCommand {
   CheckpointOptions checkpoint;
   std::string norm = "linf", eps = "8/255", step_size;
-  int64_t steps = 10, limit = 0, batch = 0;
+  int64_t steps = 10, limit = 0, batch = 0, recalibrate_bn = 0;
   bool no_random_start = false;
   std::vector<double> lambdas;
   std::string out;
@@ -54,6 +55,8 @@ struct Tally {
 /// The numbers of one λ of --lambda.
 struct LambdaRow {
   double lambda = 0;
+  /// --recalibrate-bn: the batch-norm statistics at this λ (else empty).
+  robust::BatchNormStatistics statistics;
   Tally clean, transfer, adaptive;
 };
 
@@ -74,6 +77,10 @@ robust::AttackOptions attack_options(const AttackCommand& o, uint64_t seed) {
   if (o.steps < 1) throw std::invalid_argument("--steps must be >= 1, got " + std::to_string(o.steps));
   if (o.limit < 0) throw std::invalid_argument("--limit must be >= 0, got " + std::to_string(o.limit));
   if (o.batch < 0) throw std::invalid_argument("--batch must be >= 0, got " + std::to_string(o.batch));
+  if (o.recalibrate_bn < 0 || o.recalibrate_bn == 1)
+    throw std::invalid_argument("--recalibrate-bn must be 0 (off) or >= 2 images, got " + std::to_string(o.recalibrate_bn));
+  if (o.recalibrate_bn > 0 && o.lambdas.empty())
+    throw std::invalid_argument("--recalibrate-bn needs --lambda (the statistics are re-estimated at each of its values)");
   auto options = robust::AttackOptions().norm(norm).eps(eps).steps(o.steps).step_size(step).random_start(!o.no_random_start).seed(seed);
   with_option("attack", [&] {
     robust::check_attack_options(options);
@@ -129,7 +136,18 @@ void run_attack(const AttackCommand& o, Context& ctx) {
 
   Tally clean, adversarial;
   std::vector<LambdaRow> rows;
-  for (const double l : o.lambdas) rows.push_back({l, {}, {}, {}});
+  for (const double l : o.lambdas) rows.push_back({l, {}, {}, {}, {}});
+  // --recalibrate-bn: statistics per λ from clean training images coded at that λ.
+  robust::BatchNormScope batch_norm(*model);
+  int64_t calibration_size = 0;
+  if (o.recalibrate_bn > 0) {
+    const auto train = load_image_set(pipeline.train, pipeline.test_geometry, o.recalibrate_bn, config.data.workers);
+    const auto calibration_images = normalise(train.images.to(device));
+    calibration_size = calibration_images.size(0);
+    const auto statistics = robust::recalibrate_per_lambda(
+        *model, calibration_images, o.lambdas, robust::CalibrationOptions().batch_size(std::max<int64_t>(2, batch)).device(device));
+    for (size_t i = 0; i < rows.size(); ++i) rows[i].statistics = statistics[i];
+  }
   ProgressBar bar(ctx.err);
   Stopwatch clock;
   int64_t done = 0;
@@ -143,6 +161,7 @@ void run_attack(const AttackCommand& o, Context& ctx) {
     const auto batch_options = robust::AttackOptions(options).seed(data::sample_seed(options.seed(), 0, done));
 
     lambdas.restore();
+    batch_norm.restore();
     const auto adv = robust::pgd(logits, images, labels, batch_options);
     {
       torch::NoGradGuard no_grad;
@@ -151,6 +170,7 @@ void run_attack(const AttackCommand& o, Context& ctx) {
     }
     for (auto& row : rows) {
       lambdas.set_all(row.lambda);
+      if (!row.statistics.empty()) batch_norm.load(row.statistics);
       const auto adaptive = robust::pgd(logits, images, labels, batch_options);
       torch::NoGradGuard no_grad;
       row.clean.add(logits(images), labels);
@@ -163,6 +183,7 @@ void run_attack(const AttackCommand& o, Context& ctx) {
   }
   bar.finish();
   lambdas.restore();
+  batch_norm.restore();
 
   const double step = robust::resolved_step_size(options);
   const bool is_fgsm = options.steps() == 1 && !options.random_start() && step == options.eps();
@@ -195,6 +216,7 @@ void run_attack(const AttackCommand& o, Context& ctx) {
         {"test_resize", config.data.test_resize},
         {"image_size", config.data.image_size}}},
       {"trained_lambda", lambdas.trained()},
+      {"recalibrate_bn", calibration_size},
       {"trained", {{"clean", clean.to_json(done)}, {"adversarial", adversarial.to_json(done)}}},
       {"lambdas", lambda_rows},
       {"seconds", clock.seconds()}};
@@ -240,7 +262,9 @@ void run_attack(const AttackCommand& o, Context& ctx) {
     print_row("adaptive", l.str(), row.clean, row.adaptive);
   }
   if (!rows.empty())
-    ctx.out << "(transfer: examples crafted at the trained lambda; adaptive: crafted at the row's lambda)\n";
+    ctx.out << "(transfer: examples crafted at the trained lambda; adaptive: crafted at the row's lambda"
+            << (calibration_size > 0 ? "; batch-norm statistics re-estimated at each lambda on " + std::to_string(calibration_size) + " training images" : "")
+            << ")\n";
   ctx.out << "-> " << o.out << "/attack.json, attack.tsv\n";
 }
 
@@ -259,6 +283,10 @@ Action add_attack_command(CLI::App& app) {
   cmd->add_flag("--no-random-start", o->no_random_start, "Start at the image, not at a random point of the ball");
   cmd->add_option("--lambda", o->lambdas, "Also evaluate with every CSC layer's λ set to each of these (0.1,0.5,...)")
       ->delimiter(',');
+  cmd->add_option("--recalibrate-bn", o->recalibrate_bn,
+                  "At each --lambda, re-estimate the batch-norm statistics on N clean training images coded at that lambda "
+                  "(0: the trained statistics)")
+      ->capture_default_str();
   cmd->add_option("--limit", o->limit, "Attack only the first N images (0: all)")->capture_default_str();
   cmd->add_option("--batch", o->batch, "Images per batch (0: the run's eval_batch_size)")->capture_default_str();
   cmd->add_option("--out", o->out, "Folder for attack.json and attack.tsv")->required();

@@ -13,6 +13,7 @@
 
 #include "deepsc/data/cifar10c.h"
 #include "deepsc/data/corruption.h"
+#include "deepsc/robust/batch_norm_statistics.h"
 #include "deepsc/robust/lambda_scope.h"
 #include "deepsc/robust/lambda_sweep.h"
 
@@ -31,7 +32,7 @@ struct RobustCommand {
   CheckpointOptions checkpoint;
   std::string noise = "all", severities = "1-5", grid = "0.1:1.4:0.1", cifar10c, out;
   bool fit = false, per_sample = false;
-  int64_t limit = 0, fit_samples = 2000, batch = 500;
+  int64_t limit = 0, fit_samples = 2000, batch = 500, recalibrate_bn = 0;
 };
 
 /// "a:b:step" (inclusive, like 0.1:1.4:0.1) or "a,b,c"; every value finite and ≥ 0.
@@ -63,32 +64,6 @@ std::vector<double> parse_lambda_grid(const std::string& text) {
   grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
   if (grid.empty()) throw std::invalid_argument("--lambda-grid: no values");
   return grid;
-}
-
-/// Up to `limit` (0: all) images of a data set in [0, 1] after `geometry`, as one tensor, and labels.
-/// `stride` > 1 takes every stride-th image (an even spread over a sorted split).
-struct ImageSet {
-  torch::Tensor images, labels;
-};
-ImageSet load_images(const std::shared_ptr<const data::Dataset>& dataset,
-                     const std::shared_ptr<const data::Transform>& geometry, int64_t limit, int workers) {
-  const int64_t size = static_cast<int64_t>(dataset->size());
-  const int64_t count = limit > 0 ? std::min(limit, size) : size;
-  const int64_t stride = std::max<int64_t>(1, size / count);
-  std::vector<torch::Tensor> images, labels;
-  data::DataLoader loader(dataset, geometry, data::LoaderOptions().batch_size(1000).shuffle(false).workers(workers));
-  loader.start_epoch(0);
-  while (auto batch = loader.next()) {
-    images.push_back(batch->images);
-    labels.push_back(batch->labels);
-  }
-  auto all = torch::cat(images), all_labels = torch::cat(labels);
-  if (stride > 1 || count < size) {
-    const auto index = torch::arange(0, count * stride, stride, torch::kLong);
-    all = all.index_select(0, index);
-    all_labels = all_labels.index_select(0, index);
-  }
-  return {all.clamp(0, 1).contiguous(), all_labels};
 }
 
 /// A seed for (noise, severity) so that every corrupted set is drawn independently and reproducibly.
@@ -145,6 +120,10 @@ void run_robust(const RobustCommand& o, Context& ctx) {
   if (o.limit < 0) throw std::invalid_argument("--limit must be >= 0, got " + std::to_string(o.limit));
   if (o.fit_samples < 1) throw std::invalid_argument("--fit-samples must be >= 1, got " + std::to_string(o.fit_samples));
   if (o.batch < 1) throw std::invalid_argument("--batch must be >= 1, got " + std::to_string(o.batch));
+  if (o.recalibrate_bn < 0 || o.recalibrate_bn == 1)
+    throw std::invalid_argument("--recalibrate-bn must be 0 (off) or >= 2 images, got " + std::to_string(o.recalibrate_bn));
+  if (o.recalibrate_bn > 0 && o.per_sample)
+    throw std::invalid_argument("--recalibrate-bn cannot be combined with --per-sample (batch-norm statistics are per lambda, not per sample)");
   check_output_folder(o.out);
   if (!o.cifar10c.empty() && !std::filesystem::is_directory(o.cifar10c))
     throw std::invalid_argument("--cifar10c " + o.cifar10c + " is not a folder");
@@ -159,6 +138,8 @@ void run_robust(const RobustCommand& o, Context& ctx) {
   if ((o.fit || o.per_sample) && !has_csc)
     throw std::invalid_argument("--fit/--per-sample: " + config.model.name + " has no CSC layers whose lambda could change");
   if (o.per_sample && !o.fit) throw std::invalid_argument("--per-sample needs --fit (lambda comes from the fitted line)");
+  if (o.recalibrate_bn > 0 && !has_csc)
+    throw std::invalid_argument("--recalibrate-bn: " + config.model.name + " has no CSC layers whose lambda could change");
   const double trained = has_csc ? scope.trained().front() : 0.0;
   // The sweep's grid plus the trained λ (for the residual r_c and the fixed-λ accuracy).
   auto sweep_grid = grid;
@@ -168,15 +149,22 @@ void run_robust(const RobustCommand& o, Context& ctx) {
   const auto normalise = normaliser(pipeline, torch::kCPU);  // whole sets are kept on the CPU
 
   Stopwatch clock;
-  const auto test = load_images(pipeline.test, pipeline.test_geometry, o.limit, config.data.workers);
+  const auto test = load_image_set(pipeline.test, pipeline.test_geometry, o.limit, config.data.workers);
   ImageSet fit_set;
-  if (o.fit) fit_set = load_images(pipeline.train, pipeline.test_geometry, o.fit_samples, config.data.workers);
+  if (o.fit) fit_set = load_image_set(pipeline.train, pipeline.test_geometry, o.fit_samples, config.data.workers);
+  // Clean training images on which --recalibrate-bn re-estimates the batch-norm statistics per λ.
+  torch::Tensor calibration_images;
+  if (o.recalibrate_bn > 0)
+    calibration_images = normalise(load_image_set(pipeline.train, pipeline.test_geometry, o.recalibrate_bn, config.data.workers).images);
+  const int64_t calibration_size = calibration_images.defined() ? calibration_images.size(0) : 0;
   const int64_t levels = 1 + static_cast<int64_t>(severities.size());
   const int64_t noise_count = static_cast<int64_t>(noises.size());
   // Progress in image-forwards: sweeps (×λ), the fitted λ (×1) and per-sample λ (×2 for the probe).
   const int64_t per_test_set = test.images.size(0) * (has_csc ? static_cast<int64_t>(sweep_grid.size()) + (o.fit ? 1 : 0) + (o.per_sample ? 2 : 0) : 1);
+  // Recalibration: every λ of the sweep once, and each level's fitted λ.
   const int64_t total = noise_count * levels * per_test_set +
-                        (o.fit ? noise_count * levels * fit_set.images.size(0) * static_cast<int64_t>(sweep_grid.size()) : 0);
+                        (o.fit ? noise_count * levels * fit_set.images.size(0) * static_cast<int64_t>(sweep_grid.size()) : 0) +
+                        calibration_size * (static_cast<int64_t>(sweep_grid.size()) + (o.fit ? noise_count * levels : 0));
   int64_t done = 0, stage_done = 0;
   ProgressBar bar(ctx.err);
   auto progress = [&](int64_t images_done, int64_t /*of*/, int64_t weight) {
@@ -185,19 +173,30 @@ void run_robust(const RobustCommand& o, Context& ctx) {
     const double rate = now / std::max(clock.seconds(), 1e-9);
     bar.update(now, total, "robust", rate, (total - now) / std::max(rate, 1e-9));
   };
-  auto options = [&](int64_t weight) {
-    return robust::SweepOptions().batch_size(o.batch).device(device).progress(
-        [&, weight](int64_t a, int64_t b) { progress(a, b, weight); });
-  };
   auto finish_stage = [&] {
     done += stage_done;
     stage_done = 0;
+  };
+  // --recalibrate-bn: batch-norm statistics of the model with its CSC layers at λ.
+  auto calibrate = [&](double lambda) {
+    auto statistics = robust::recalibrate_per_lambda(
+        *model, calibration_images, {lambda}, robust::CalibrationOptions().batch_size(std::max<int64_t>(2, o.batch)).device(device));
+    progress(calibration_size, calibration_size, 1);
+    finish_stage();
+    return statistics.front();
+  };
+  std::vector<robust::BatchNormStatistics> grid_statistics;  // one per λ of sweep_grid
+  if (calibration_size > 0)
+    for (const double lambda : sweep_grid) grid_statistics.push_back(calibrate(lambda));
+  auto options = [&](int64_t weight) {
+    return robust::SweepOptions().batch_size(o.batch).device(device).statistics(grid_statistics).progress(
+        [&, weight](int64_t a, int64_t b) { progress(a, b, weight); });
   };
   auto corrupted = [&](const ImageSet& set, data::Noise noise, int severity, bool training) -> ImageSet {
     if (severity == 0) return set;
     if (!training && !o.cifar10c.empty()) {
       auto published = data::load_cifar10c(o.cifar10c, noise, severity);
-      auto loaded = load_images(published, pipeline.test_geometry, o.limit, config.data.workers);
+      auto loaded = load_image_set(published, pipeline.test_geometry, o.limit, config.data.workers);
       return loaded;
     }
     return {data::corrupt_severity(set.images, noise, severity, corruption_seed(ctx.runtime.seed, noise, severity, training)),
@@ -277,7 +276,9 @@ void run_robust(const RobustCommand& o, Context& ctx) {
       row.best = sweep.accuracy(best_index);
       if (o.fit) {
         row.fit_lambda = fit.at(row.residual);
-        const auto at_fit = robust::sweep_lambda(*model, images, set.labels, {row.fit_lambda}, options(1));
+        auto at_fit_options = options(1).statistics({});
+        if (calibration_size > 0) at_fit_options.statistics({calibrate(row.fit_lambda)});
+        const auto at_fit = robust::sweep_lambda(*model, images, set.labels, {row.fit_lambda}, at_fit_options);
         finish_stage();
         row.fitted = at_fit.accuracy(0);
       }
@@ -340,6 +341,7 @@ void run_robust(const RobustCommand& o, Context& ctx) {
                                  {"seed", ctx.runtime.seed},
                                  {"trained_lambda", scope.trained()},
                                  {"lambda_grid", grid},
+                                 {"recalibrate_bn", calibration_size},
                                  {"fits", fits},
                                  {"rows", json_rows},
                                  {"seconds", seconds}};
@@ -361,7 +363,9 @@ void run_robust(const RobustCommand& o, Context& ctx) {
     return;
   }
   ctx.out << config.model.name << " on " << config.data.kind << "/" << o.checkpoint.split << ", " << test.images.size(0)
-          << " images, " << fixed2(seconds) << " s; top-1 %\n";
+          << " images, " << fixed2(seconds) << " s; top-1 %";
+  if (calibration_size > 0) ctx.out << " (batch-norm statistics re-estimated at each lambda on " << calibration_size << " training images)";
+  ctx.out << "\n";
   ctx.out << std::left << std::setw(10) << "noise" << std::setw(9) << "severity" << std::setw(14)
           << (has_csc ? "fixed lambda" : "top-1");
   if (has_csc) ctx.out << std::setw(16) << "best lambda";
@@ -393,6 +397,10 @@ Action add_robust_command(CLI::App& app) {
   cmd->add_option("--fit-samples", o->fit_samples, "Training images used by --fit (spread over the split)")
       ->capture_default_str();
   cmd->add_flag("--per-sample", o->per_sample, "Also code each test image with lambda(r) of its own residual");
+  cmd->add_option("--recalibrate-bn", o->recalibrate_bn,
+                  "At each lambda, re-estimate the batch-norm statistics on N clean training images coded at that lambda "
+                  "(0: the trained statistics)")
+      ->capture_default_str();
   cmd->add_option("--cifar10c", o->cifar10c, "Folder of the published CIFAR-10-C .npy files (instead of generated noise)");
   cmd->add_option("--limit", o->limit, "Evaluate only N test images, spread over the split (0: all)")->capture_default_str();
   cmd->add_option("--batch", o->batch, "Images per forward")->capture_default_str();

@@ -70,8 +70,13 @@ SweepResult sweep_lambda(nn::Classifier& model, const torch::Tensor& images, con
   if (lambdas.empty()) throw std::invalid_argument("lambda sweep: no lambda values");
   for (const double l : lambdas)
     if (!(l >= 0) || !std::isfinite(l)) throw std::invalid_argument("lambda sweep: lambda must be finite and >= 0, got " + std::to_string(l));
+  const auto& statistics = options.statistics();
+  if (!statistics.empty() && statistics.size() != lambdas.size())
+    throw std::invalid_argument("lambda sweep: " + std::to_string(statistics.size()) + " sets of batch-norm statistics for " +
+                                std::to_string(lambdas.size()) + " lambda values");
   LambdaScope scope(csc_layers_of(model));
   ReuseAnalysis reuse(scope.layers());
+  BatchNormScope batch_norm(model);
   torch::NoGradGuard no_grad;
 
   SweepResult result;
@@ -86,6 +91,7 @@ SweepResult sweep_lambda(nn::Classifier& model, const torch::Tensor& images, con
     const auto y = labels.narrow(0, start, count).to(options.device());
     for (size_t i = 0; i < lambdas.size(); ++i) {
       scope.set_all(lambdas[i]);
+      if (!statistics.empty()) batch_norm.load(statistics[i]);
       const auto logits = model.forward(x);
       result.correct[i] += count_correct(logits, y);
       result.residual_sum[i] += csc_residual(scope.layers()).sum().item<double>();

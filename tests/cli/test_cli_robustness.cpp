@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -143,6 +144,24 @@ TEST_F(CliRobustness, ReportsCleanAndAdversarialAccuracyAtEveryLambda) {
   EXPECT_NE(text.out.find("adversarial top-1"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("trained"), std::string::npos) << text.out;
   EXPECT_TRUE(fs::exists(dir_ / "attack_l2" / "attack.json"));
+
+  // --recalibrate-bn: the rows' λ are evaluated with re-estimated batch-norm statistics; the
+  // trained row is not, and the checkpoint stays as it was.
+  auto recalibrated_args = args;
+  recalibrated_args.back() = "--recalibrate-bn";
+  recalibrated_args.insert(recalibrated_args.end(), {"64", "--json"});
+  recalibrated_args[std::find(recalibrated_args.begin(), recalibrated_args.end(), path("attack")) - recalibrated_args.begin()] =
+      path("attack_bn");
+  const auto recalibrated = run(recalibrated_args);
+  ASSERT_EQ(recalibrated.code, 0) << recalibrated.err;
+  const auto with_bn = nlohmann::json::parse(recalibrated.out);
+  EXPECT_EQ(with_bn["recalibrate_bn"], 64);
+  EXPECT_EQ(with_bn["trained"], report["trained"]);
+  ASSERT_EQ(with_bn["lambdas"].size(), 2u);
+  for (const auto& row : with_bn["lambdas"])
+    for (const auto* kind : {"clean", "transfer", "adaptive"}) expect_fraction(row[kind]["top1"], kind);
+  EXPECT_NE(with_bn["lambdas"][1]["clean"]["loss"], report["lambdas"][1]["clean"]["loss"]);
+  EXPECT_EQ(read_text(checkpoint), saved);
 }
 
 TEST_F(CliRobustness, BadOptionsGiveOneLineErrorsAndNoOutput) {
@@ -158,6 +177,8 @@ TEST_F(CliRobustness, BadOptionsGiveOneLineErrorsAndNoOutput) {
       {{"--steps", "0"}, "--steps"},
       {{"--lambda", "0.1,-1"}, "--lambda"},
       {{"--limit", "-1"}, "--limit"},
+      {{"--recalibrate-bn", "1", "--lambda", "0.2"}, "--recalibrate-bn"},
+      {{"--recalibrate-bn", "100"}, "--recalibrate-bn"},  // no --lambda to recalibrate at
       {{"--data", "mnist:" + path("missing")}, "missing"},
   };
   for (const auto& [extra, needle] : cases) expect_error("attack", checkpoint, extra, needle);
@@ -212,6 +233,25 @@ TEST_F(CliRobustness, RobustSweepsLambdaFitsItAndCodesPerSample) {
   const auto again = run(args);
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_EQ(nlohmann::json::parse(again.out)["rows"], report["rows"]);
+
+  // --recalibrate-bn: the same sweep with batch-norm statistics re-estimated at each λ on clean
+  // training images: accuracies, the CSC residuals unchanged, the checkpoint untouched.
+  const std::vector<std::string> recalibrated_args{"robust", "--checkpoint", checkpoint, "--noise", "gaussian",
+                                                   "--severities", "5", "--lambda-grid", "0.1:0.7:0.3", "--fit",
+                                                   "--fit-samples", "48", "--recalibrate-bn", "64", "--limit", "40",
+                                                   "--batch", "16", "--threads", "2", "--out", path("robust_bn"), "--json"};
+  const auto recalibrated = run(recalibrated_args);
+  ASSERT_EQ(recalibrated.code, 0) << recalibrated.err;
+  const auto with_bn = nlohmann::json::parse(recalibrated.out);
+  EXPECT_EQ(with_bn["recalibrate_bn"], 64);
+  ASSERT_EQ(with_bn["rows"].size(), 2u);
+  for (const auto& row : with_bn["rows"]) {
+    for (const auto* key : {"fixed_top1", "best_top1", "fit_top1"}) expect_fraction(row[key], key);
+    EXPECT_GE(row["best_top1"].get<double>(), row["fixed_top1"].get<double>());
+  }
+  // The statistics act after the stem: its codes, hence the residual curve, are those of the plain sweep.
+  EXPECT_EQ(with_bn["rows"][0]["curve"]["residual"], report["rows"][0]["curve"]["residual"]);
+  EXPECT_EQ(read_text(checkpoint), saved);
 }
 
 TEST_F(CliRobustness, RobustRejectsBadOptionsWithOneLineErrors) {
@@ -226,6 +266,9 @@ TEST_F(CliRobustness, RobustRejectsBadOptionsWithOneLineErrors) {
       {{"--batch", "0"}, "--batch"},
       {{"--limit", "-2"}, "--limit"},
       {{"--cifar10c", path("missing")}, "--cifar10c"},
+      {{"--recalibrate-bn", "1"}, "--recalibrate-bn"},
+      {{"--recalibrate-bn", "-5"}, "--recalibrate-bn"},
+      {{"--recalibrate-bn", "100", "--fit", "--per-sample"}, "--per-sample"},
   };
   for (const auto& [extra, needle] : cases) expect_error("robust", checkpoint, extra, needle);
 }

@@ -8,6 +8,7 @@
 /// each layer's reconstruction error for that sample), as in Algorithm 1 of the seed.
 
 #include "deepsc/nn/classifier.h"
+#include "deepsc/robust/batch_norm_statistics.h"
 #include "deepsc/robust/lambda_fit.h"
 
 #include <functional>
@@ -22,6 +23,10 @@ struct SweepOptions {
   /// Called after each batch with (images done, total).
   using Progress = std::function<void(int64_t, int64_t)>;
   TORCH_ARG(Progress, progress) = nullptr;
+  /// Empty: the model's own batch-norm statistics at every λ. Else one set per λ of the sweep
+  /// (recalibrate_batch_norm at that λ), loaded while that λ is evaluated; the model's own are
+  /// restored after.
+  TORCH_ARG(std::vector<BatchNormStatistics>, statistics) = {};
 };
 
 /// Accuracy and mean residual per λ of one image set.
@@ -46,8 +51,8 @@ torch::Tensor csc_residual(const std::vector<nn::CscLayer>& layers);
 /// the model (in eval mode) run on `images` [N, C, H, W] (normalised, on any device) with labels
 /// [N]. Batch-outer, λ-inner: each batch goes to the device once and the first CSC layer's
 /// analysis Dᵀx is computed once for all λ (CscLayer::set_reuse_analysis). Throws
-/// std::invalid_argument for an empty grid, a negative λ, mismatched sizes or a model without CSC
-/// layers.
+/// std::invalid_argument for an empty grid, a negative λ, mismatched sizes, statistics that are
+/// not one per λ, or a model without CSC layers.
 SweepResult sweep_lambda(nn::Classifier& model, const torch::Tensor& images, const torch::Tensor& labels,
                          const std::vector<double>& lambdas, const SweepOptions& options = {});
 
