@@ -6,7 +6,9 @@
 // The attack works on images in [0, 1]: the run's test transform without its normalisation (the
 // resize and centre crop of an ImageNet-style preset are applied first, so ε is measured on the
 // image the model sees), and the model is attacked as model((x − mean) / std) with the run's
-// data.mean / data.std. The checkpoint is only read; every CSC layer's λ is restored at the end.
+// data.mean / data.std. With --recalibrate-bn each --lambda row is evaluated (and attacked) with
+// batch-norm statistics re-estimated at that λ on clean training images. The checkpoint is only
+// read; every CSC layer's λ and every batch norm's statistics are restored at the end.
 #include "cli.h"
 #include "checkpoint_support.h"
 #include "command_support.h"

@@ -5,7 +5,9 @@
 // Images are corrupted in [0, 1] after the run's resize / centre crop and before its
 // normalisation. Work that does not depend on λ is done once: each corrupted set is made once
 // and normalised once, and within a batch the first CSC layer's analysis Dᵀx is kept for every λ
-// (robust::sweep_lambda). The checkpoint is only read; the model's λ is restored.
+// (robust::sweep_lambda). --recalibrate-bn re-estimates the batch-norm statistics once per λ on
+// clean training images (robust::recalibrate_per_lambda). The checkpoint is only read; the model's
+// λ and statistics are restored.
 #include "checkpoint_support.h"
 #include "cli.h"
 #include "command_support.h"
