@@ -12,7 +12,6 @@
 #include "deepsc/dictlearn/dictionary_learning.h"
 #include "deepsc/dictlearn/patch_denoise.h"
 #include "deepsc/sparse/analytic_dictionaries.h"
-#include "deepsc/sparse/omp.h"
 
 #include <cmath>
 #include <memory>
@@ -41,28 +40,28 @@ int64_t dct_atoms_per_axis(int64_t atoms, int64_t patch) {
 
 struct LearnedDictionary {
   torch::Tensor atoms;  // D [p², m]
-  int64_t sparsity = 0;
+  int64_t sparsity = 0;     // the cap K of the codes
+  double error_bound = 0;   // ε of ‖y − D x‖₂ ≤ ε (on the [0, 1] scale)
   double seconds = 0;
 };
 
 /// Elad & Aharon's adaptive dictionary: K-SVD on random patches of the noisy picture (DC removed),
-/// started from the overcomplete DCT. The ℓ0 budget K is the mean support that Batch-OMP needs on
-/// those patches with the DCT at the denoising error bound ‖r‖² ≤ n(Cσ)², rounded up — so learning
-/// and denoising aim at the same sparsity.
+/// started from the overcomplete DCT, each patch coded by Batch-OMP to the denoising error bound
+/// ‖r‖₂ ≤ √n·Cσ (at most n/2 atoms, as when denoising) — so learning and denoising code alike.
 LearnedDictionary learn_from_noisy(const PatchDenoiseCommand& o, const torch::Tensor& noisy, const torch::Tensor& start,
                                    double sigma, Context& ctx) {
   Stopwatch clock;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(ctx.runtime.seed);
   auto patches = data::random_patches(noisy.cpu(), o.patch, o.learn_patches, gen);
   patches = data::remove_mean(patches).first.to(noisy.device());
-  const double bound = std::sqrt(static_cast<double>(o.patch * o.patch)) * o.gain * sigma;
-  const auto probe = sparse::omp(sparse::DenseDictionary(start), patches, sparse::OmpOptions().epsilon(bound).sparsity(o.patch * o.patch / 2));
-  const double mean_support = (probe.codes != 0).sum(1).to(torch::kDouble).mean().item<double>();
+  const int64_t n = o.patch * o.patch;
   LearnedDictionary learned;
-  learned.sparsity = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(mean_support)));
+  learned.sparsity = std::clamp<int64_t>(n / 2, 1, std::min(n, o.atoms));
+  learned.error_bound = std::sqrt(static_cast<double>(n)) * o.gain * sigma;
   const auto result = dictlearn::learn_dictionary(patches, dictlearn::LearnOptions(o.atoms)
                                                                .algorithm(dictlearn::Algorithm::Ksvd)
                                                                .sparsity(learned.sparsity)
+                                                               .error_bound(learned.error_bound)
                                                                .iterations(o.learn_iterations)
                                                                .initial(start)
                                                                .seed(ctx.runtime.seed));
@@ -139,7 +138,7 @@ void run_patch_denoise(const PatchDenoiseCommand& o, Context& ctx) {
                         {"threads", at::get_num_threads()},
                         {"note", note}};
   if (learned.atoms.defined()) {
-    report["learning"] = {{"algo", "ksvd"},       {"sparsity", learned.sparsity}, {"iterations", o.learn_iterations},
+    report["learning"] = {{"algo", "ksvd"},       {"sparsity", learned.sparsity}, {"error_bound", learned.error_bound}, {"iterations", o.learn_iterations},
                           {"patches", o.learn_patches}, {"seconds", learned.seconds}};
   }
   if (clean.defined()) {
@@ -155,7 +154,7 @@ void run_patch_denoise(const PatchDenoiseCommand& o, Context& ctx) {
           << o.sigma << "/255" << (o.add_noise ? ", noise added with seed " + std::to_string(ctx.runtime.seed) : "") << ") over "
           << atoms.size(1) << " atoms (" << source;
   if (learned.atoms.defined())
-    ctx.out << ": " << o.learn_iterations << " iterations at K = " << learned.sparsity << ", " << std::setprecision(3)
+    ctx.out << ": " << o.learn_iterations << " iterations, codes to the noise level (at most " << learned.sparsity << " atoms), " << std::setprecision(3)
             << learned.seconds << " s";
   ctx.out << "), " << std::setprecision(3) << result.mean_nonzeros << " atoms per patch, " << seconds << " s -> " << o.out << "\n";
   if (clean.defined()) {

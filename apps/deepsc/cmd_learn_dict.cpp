@@ -26,7 +26,7 @@ struct LearnDictCommand {
   PatchSource source;
   std::string algo = "online", out, png, holdout, checkpoint, save_patches, save_holdout;
   int64_t atoms = 256, sparsity = 0, iterations = 0, batch = 256, eval_every = 0, checkpoint_every = 10;
-  double lambda = 0, learning_rate = 0, holdout_fraction = 0.1;
+  double lambda = 0, learning_rate = 0, holdout_fraction = 0.1, error_bound = 0;
   bool resume = false, json = false;
 };
 
@@ -58,6 +58,7 @@ void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
   const bool l1 = algorithm == dictlearn::Algorithm::OlshausenField || algorithm == dictlearn::Algorithm::Online;
   if (l1 && !(o.lambda > 0)) throw std::invalid_argument("--algo " + o.algo + " needs --lambda > 0 (the l1 weight)");
   if (!l1 && o.sparsity < 1) throw std::invalid_argument("--algo " + o.algo + " needs --sparsity K >= 1 (non-zeros per patch)");
+  if (l1 && o.error_bound > 0) throw std::invalid_argument("--error-bound applies to --algo ksvd and mod (Batch-OMP codes)");
   const auto device = parse_device(ctx.runtime.device);
 
   Stopwatch clock;
@@ -74,6 +75,7 @@ void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
                      .algorithm(algorithm)
                      .lambda(o.lambda)
                      .sparsity(o.sparsity)
+                     .error_bound(o.error_bound)
                      .iterations(iterations)
                      .batch_size(o.batch)
                      .learning_rate(o.learning_rate)
@@ -118,6 +120,7 @@ void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
                         {"whitening", prepared.whitening},
                         {"lambda", o.lambda},
                         {"sparsity", o.sparsity},
+                        {"error_bound", o.error_bound},
                         {"iterations", last.iteration},
                         {"batch", o.batch},
                         {"objective", last.objective},
@@ -156,6 +159,9 @@ Action add_learn_dict_command(CLI::App& app) {
   cmd->add_option("--lambda", o->lambda, "l1 weight of the codes (olshausen-field, online): 1/2||y - Dx||^2 + lambda||x||_1")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--sparsity", o->sparsity, "K, non-zeros per patch (ksvd, mod; Batch-OMP)")->check(CLI::PositiveNumber);
+  cmd->add_option("--error-bound", o->error_bound,
+                  "ksvd, mod: code a patch only until ||y - Dx||_2 <= this (K stays the cap; 0: always K atoms)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--iterations", o->iterations, "ksvd/mod: passes over all patches (default 20); online/olshausen-field: mini-batches (default 2000)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o->batch, "Patches per mini-batch (online, olshausen-field)")->check(CLI::PositiveNumber)->capture_default_str();

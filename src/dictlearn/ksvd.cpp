@@ -1,7 +1,7 @@
 // K-SVD (Aharon, Elad & Bruckstein 2006, IEEE TSP 54(11):4311–4322) for
 //   min_{D, X} ½‖Y − X Dᵀ‖²_F  s.t. ‖x_i‖₀ ≤ K,
 // one pass over all signals per iteration:
-//   1. sparse coding: Batch-OMP (sparse::omp) with ‖x‖₀ ≤ K;
+//   1. sparse coding: Batch-OMP (sparse::omp) with ‖x‖₀ ≤ K (and ‖y − D x‖₂ ≤ ε when error_bound is set);
 //   2. atom by atom, j = 1..m: on the signals ω_j that use atom j, the residual without it,
 //      E = (Y − X Dᵀ)_ω + x_{ω,j} d_jᵀ, is approximated by the rank-1 matrix g d_jᵀ, updating the
 //      atom and its coefficients together (the support stays, so ‖x‖₀ ≤ K holds).
@@ -128,7 +128,7 @@ void update_atoms_generic(torch::Tensor& atoms, torch::Tensor& residual, const S
 double ksvd_step(Problem& problem, LearnerState& state, int64_t t) {
   const auto& o = problem.options;
   const auto& y = problem.signals;
-  const auto coded = omp_codes(*dictionary_of(state.atoms), y, o.sparsity());
+  const auto coded = omp_codes(*dictionary_of(state.atoms), y, o);
   const auto& x = coded.codes;
   count_usage(state, x);
 

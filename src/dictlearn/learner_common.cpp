@@ -44,7 +44,9 @@ void check_coding(const LearnOptions& o, int64_t n, int64_t m) {
   const std::string name = algorithm_name(o.algorithm());
   if (!(o.lambda() >= 0) || !std::isfinite(o.lambda())) fail("lambda must be finite and >= 0");
   if (o.sparsity() < 0) fail("sparsity must be >= 0");
+  if (!(o.error_bound() >= 0) || !std::isfinite(o.error_bound())) fail("error bound must be finite and >= 0");
   if (uses_l1(o.algorithm())) {
+    if (o.error_bound() > 0) fail(name + " codes with lambda; an error bound applies to ksvd and mod only");
     if (!(o.lambda() > 0)) fail(name + " needs lambda > 0 (the weight of the l1 penalty)");
     if (!(o.coding_tol() > 0) || !std::isfinite(o.coding_tol())) fail("coding tolerance must be finite and > 0");
     return;
@@ -142,7 +144,7 @@ double dictionary_objective(const torch::Tensor& dictionary, const torch::Tensor
   if (uses_l1(options.algorithm())) {
     return detail::lasso_codes(dict, y, options.lambda(), sparse::StopRule::DualityGap, objective_gap(y)).objective;
   }
-  return detail::omp_codes(dict, y, options.sparsity()).objective;
+  return detail::omp_codes(dict, y, options).objective;
 }
 
 namespace detail {
@@ -256,7 +258,7 @@ sparse::SolverResult training_codes(const sparse::DenseDictionary& dict, const t
 double holdout_objective(const Problem& problem, LearnerState& state) {
   const auto& o = problem.options;
   const auto dict = dictionary_of(state.atoms);
-  if (!uses_l1(o.algorithm())) return omp_codes(*dict, problem.holdout, o.sparsity()).objective;
+  if (!uses_l1(o.algorithm())) return omp_codes(*dict, problem.holdout, o).objective;
   // A checkpoint of a run with another holdout set carries codes of another shape: start cold.
   const bool warm = state.holdout_codes.defined() && state.holdout_codes.size(0) == problem.holdout.size(0);
   auto coded = lasso_codes(*dict, problem.holdout, o.lambda(), sparse::StopRule::DualityGap,
@@ -265,8 +267,8 @@ double holdout_objective(const Problem& problem, LearnerState& state) {
   return coded.objective;
 }
 
-sparse::SolverResult omp_codes(const sparse::DenseDictionary& dict, const torch::Tensor& signals, int64_t sparsity) {
-  return sparse::omp(dict, signals, sparse::OmpOptions().sparsity(sparsity));
+sparse::SolverResult omp_codes(const sparse::DenseDictionary& dict, const torch::Tensor& signals, const LearnOptions& options) {
+  return sparse::omp(dict, signals, sparse::OmpOptions().sparsity(options.sparsity()).epsilon(options.error_bound()));
 }
 
 void count_usage(LearnerState& state, const torch::Tensor& codes) { state.usage.add_((codes != 0).sum(0)); }

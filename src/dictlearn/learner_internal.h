@@ -84,8 +84,8 @@ sparse::SolverResult lasso_codes(const sparse::DenseDictionary& dict, const torc
 /// rule at options.coding_tol().
 sparse::SolverResult training_codes(const sparse::DenseDictionary& dict, const torch::Tensor& signals,
                                     const LearnOptions& options);
-/// Batch-OMP codes with ‖x‖₀ ≤ K.
-sparse::SolverResult omp_codes(const sparse::DenseDictionary& dict, const torch::Tensor& signals, int64_t sparsity);
+/// Batch-OMP codes with ‖x‖₀ ≤ K, stopping early at ‖y − D x‖₂ ≤ error_bound when that is > 0.
+sparse::SolverResult omp_codes(const sparse::DenseDictionary& dict, const torch::Tensor& signals, const LearnOptions& options);
 
 /// Adds each atom's number of users in `codes` [rows, m] to state.usage.
 void count_usage(LearnerState& state, const torch::Tensor& codes);

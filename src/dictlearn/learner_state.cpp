@@ -22,7 +22,7 @@ namespace detail {
 
 namespace {
 
-constexpr double kFormatVersion = 1;
+constexpr double kFormatVersion = 2;  // 2: the error bound joined the fingerprint
 
 /// What a checkpoint must agree on with the run resuming it, name by name.
 std::vector<std::pair<std::string, double>> fingerprint(const Problem& p) {
@@ -39,6 +39,7 @@ std::vector<std::pair<std::string, double>> fingerprint(const Problem& p) {
           {"batch size", static_cast<double>(p.batch)},
           {"lambda", o.lambda()},
           {"sparsity", static_cast<double>(o.sparsity())},
+          {"error bound", o.error_bound()},
           {"learning rate", o.learning_rate()},
           {"coding tolerance", o.coding_tol()},
           {"ksvd power iterations", static_cast<double>(o.ksvd_power_iterations())},

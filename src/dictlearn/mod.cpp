@@ -17,7 +17,7 @@ namespace deepsc::dictlearn::detail {
 double mod_step(Problem& problem, LearnerState& state, int64_t t) {
   const auto& o = problem.options;
   const auto& y = problem.signals;
-  const auto coded = omp_codes(*dictionary_of(state.atoms), y, o.sparsity());
+  const auto coded = omp_codes(*dictionary_of(state.atoms), y, o);
   const auto& x = coded.codes;
   count_usage(state, x);
 

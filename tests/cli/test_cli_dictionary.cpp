@@ -159,6 +159,8 @@ TEST_F(CliDictionary, BadInputsGiveOneLineErrorsAndNoOutputFile) {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"learn-dict", "--patches", path("Y.npy"), "--algo", "online"}, "--lambda"},
       {{"learn-dict", "--patches", path("Y.npy"), "--algo", "ksvd"}, "--sparsity"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "online", "--lambda", "0.1", "--error-bound", "0.5"}, "--error-bound"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "ksvd", "--sparsity", "3", "--error-bound", "-1"}, "--error-bound"},
       {{"learn-dict", "--patches", path("Y.npy"), "--algo", "sgd", "--lambda", "0.1"}, "sgd"},
       {{"learn-dict", "--patches", path("junk.npy"), "--lambda", "0.1"}, "junk.npy"},
       {{"learn-dict", "--patches", path("odd.npy"), "--lambda", "0.1"}, "p x p"},

@@ -118,6 +118,40 @@ INSTANTIATE_TEST_SUITE_P(DictionaryLearning, DictionaryLearningRecovery,
                                   (info.param.dtype == torch::kDouble ? "_float64" : "_float32");
                          });
 
+// Error-constrained coding (Elad & Aharon): signals of 1 and of 4 planted atoms (n = 64, m = 96, a
+// regime where OMP finds the planted supports) plus noise σ, coded to ‖r‖₂ ≤ ε = 1.3·√n·σ with a
+// cap K = 8 well above both. Started, as Elad & Aharon start from the DCT, from a guess near the
+// truth (the planted atoms perturbed: none within 0.99), K-SVD finds the planted atoms and ends
+// coding to the bound: the mean ½‖r‖² is ≤ ½ε², and about the noise the planted atoms leave
+// (½(n − k)σ²) — the codes stop at the noise level. With a fixed K = 8 they fit the noise instead.
+TEST(DictionaryLearningErrorBound, KsvdCodesToTheBoundAndFindsMixedSparsities) {
+  const double sigma = 0.01;
+  const int64_t n = 64, m = 96;
+  const auto one = planted(n, m, 2000, 1, sigma, 21, torch::kDouble, 5001);
+  const auto four = planted(n, m, 2000, 4, sigma, 21, torch::kDouble, 5002);
+  ASSERT_TRUE(torch::equal(one.dictionary, four.dictionary));
+  const auto y = torch::cat({one.signals, four.signals});
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(33);
+  auto start = one.dictionary + 0.05 * torch::randn({n, m}, gen, torch::kDouble);
+  start = start / start.norm(2, {0}, true);
+  ASSERT_EQ(recovered_fraction(start, one.dictionary), 0.0);
+  const double epsilon = 1.3 * sigma * std::sqrt(static_cast<double>(n));
+  const auto options =
+      LearnOptions(m).algorithm(Algorithm::Ksvd).sparsity(8).error_bound(epsilon).iterations(20).initial(start).seed(7);
+  const auto result = dl::learn_dictionary(y, options);
+  EXPECT_GE(recovered_fraction(result.dictionary, one.dictionary), 0.95);
+  // The noise left after the planted atoms (1 or 4 of them): ½(n − k)σ², on average 0.96·½nσ².
+  const double noise = 0.5 * static_cast<double>(n) * sigma * sigma;
+  // The learner's own coding in its last pass: to the bound, not to K atoms.
+  EXPECT_LE(result.history.back().objective, 0.5 * epsilon * epsilon);
+  EXPECT_GT(result.history.back().objective, 0.8 * noise);
+  const double bounded = dl::dictionary_objective(result.dictionary, y, options);
+  EXPECT_LE(bounded, 0.5 * epsilon * epsilon);
+  EXPECT_GT(bounded, 0.8 * noise);  // the codes stop at the noise level
+  const double fixed = dl::dictionary_objective(result.dictionary, y, LearnOptions(options).error_bound(0));
+  EXPECT_LT(fixed, 0.8 * noise);  // eight atoms for every signal fit part of the noise
+}
+
 // ---------------------------------------------------------------------------------------------
 // Objectives.
 
@@ -394,6 +428,9 @@ TEST(DictionaryLearningOptions, BadOptionsAndDataThrowInvalidArgument) {
   expect_rejected([&] { learn(y, LearnOptions(ok).resume(true)); }, "checkpoint");
   expect_rejected([&] { learn(y, LearnOptions(ok).coding_tol(0)); }, "tolerance");
   expect_rejected([&] { learn(y, LearnOptions(ksvd).ksvd_power_iterations(0)); }, "power iterations");
+  expect_rejected([&] { learn(y, LearnOptions(ksvd).error_bound(-0.1)); }, "error bound");
+  expect_rejected([&] { learn(y, LearnOptions(ksvd).error_bound(std::numeric_limits<double>::infinity())); }, "error bound");
+  expect_rejected([&] { learn(y, LearnOptions(ok).error_bound(0.1)); }, "error bound");  // an l1 learner
   expect_rejected([&] { learn(y, LearnOptions(ok).initial(torch::randn({16, 31}, torch::kDouble))); }, "initial");
   expect_rejected([&] { learn(y, LearnOptions(ok).initial(torch::zeros({16, 32}, torch::kDouble))); }, "all-zero");
   expect_rejected([&] { learn(y, LearnOptions(ok).holdout(torch::randn({5, 15}, torch::kDouble))); }, "holdout");

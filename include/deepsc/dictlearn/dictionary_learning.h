@@ -78,6 +78,10 @@ struct LearnOptions {
   TORCH_ARG(double, lambda) = 0;
   /// K ≥ 1, the ℓ0 budget ‖x‖₀ ≤ K (ksvd, mod); K ≤ min(n, m).
   TORCH_ARG(int64_t, sparsity) = 0;
+  /// ε ≥ 0 (ksvd, mod): code each signal only until ‖y − D x‖₂ ≤ ε, K staying the cap — the
+  /// error-constrained coding of Elad & Aharon's K-SVD denoising (ε = √n·Cσ for noise σ, C = 1.15),
+  /// so smooth signals take fewer atoms than textured ones. 0: always K atoms.
+  TORCH_ARG(double, error_bound) = 0;
   /// ksvd / mod: passes over all signals; olshausen-field / online: mini-batches.
   TORCH_ARG(int64_t, iterations) = 100;
   /// Mini-batch size B (olshausen-field, online); min(B, N) is used. Batches run through random
