@@ -42,6 +42,49 @@ std::vector<std::shared_ptr<BatchNormLayer>> batch_norm_layers(torch::nn::Module
   return layers;
 }
 
+/// For the length of a calibration: every batch-norm layer in training mode with a cumulative
+/// moving average (momentum none) starting from mean 0, variance 1 and no batches, the rest of the
+/// model in evaluation mode. Modes, momenta and batch counts are put back on destruction, however
+/// the calibration ends (the running statistics are BatchNormScope's business).
+class CalibrationMode {
+ public:
+  CalibrationMode(nn::Classifier& model, std::vector<std::shared_ptr<BatchNormLayer>> layers)
+      : model_(model), was_training_(model.is_training()), layers_(std::move(layers)) {
+    torch::NoGradGuard no_grad;
+    for (const auto& layer : layers_) {
+      momenta_.push_back(*layer->momentum);
+      counts_.push_back(layer->num_batches_tracked.detach().clone());
+    }
+    model_.eval();
+    for (const auto& layer : layers_) {
+      *layer->momentum = c10::nullopt;  // the running statistics become the mean over batches
+      layer->running_mean.zero_();
+      layer->running_var.fill_(1);
+      layer->num_batches_tracked.zero_();
+      layer->module->train(true);
+    }
+  }
+  ~CalibrationMode() {
+    model_.train(was_training_);
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      *layers_[i]->momentum = momenta_[i];
+      layers_[i]->num_batches_tracked.copy_(counts_[i]);
+    }
+  }
+  CalibrationMode(const CalibrationMode&) = delete;
+  CalibrationMode& operator=(const CalibrationMode&) = delete;
+
+  const std::vector<std::shared_ptr<BatchNormLayer>>& layers() const { return layers_; }
+
+ private:
+  nn::Classifier& model_;
+  bool was_training_;
+  std::vector<std::shared_ptr<BatchNormLayer>> layers_;
+  std::vector<c10::optional<double>> momenta_;
+  std::vector<torch::Tensor> counts_;
+};
+
 }  // namespace
 
 BatchNormScope::BatchNormScope(torch::nn::Module& model) : layers_(batch_norm_layers(model)) {
@@ -81,37 +124,9 @@ BatchNormStatistics recalibrate_batch_norm(nn::Classifier& model, const torch::T
   if (options.batch_size() < 2) throw std::invalid_argument("batch-norm calibration: batch size must be >= 2");
   BatchNormScope scope(model);  // puts the model's own statistics back on return
   if (scope.size() == 0) throw std::invalid_argument("batch-norm calibration: the model has no batch-norm layers");
-  const auto layers = batch_norm_layers(model);
 
-  // Modes and momenta are restored however this function is left.
-  struct Modes {
-    nn::Classifier& model;
-    bool was_training;
-    std::vector<std::pair<std::shared_ptr<BatchNormLayer>, c10::optional<double>>> momenta;
-    std::vector<torch::Tensor> counts;
-    ~Modes() {
-      model.train(was_training);
-      torch::NoGradGuard no_grad;
-      for (size_t i = 0; i < momenta.size(); ++i) {
-        *momenta[i].first->momentum = momenta[i].second;
-        momenta[i].first->num_batches_tracked.copy_(counts[i]);
-      }
-    }
-  } modes{model, model.is_training(), {}, {}};
-  for (const auto& layer : layers) {
-    modes.momenta.emplace_back(layer, *layer->momentum);
-    modes.counts.push_back(layer->num_batches_tracked.detach().clone());
-  }
-
+  CalibrationMode mode(model, batch_norm_layers(model));
   torch::NoGradGuard no_grad;
-  model.eval();
-  for (const auto& layer : layers) {
-    *layer->momentum = c10::nullopt;  // cumulative moving average: the mean over batches
-    layer->running_mean.zero_();
-    layer->running_var.fill_(1);
-    layer->num_batches_tracked.zero_();
-    layer->module->train(true);
-  }
   const int64_t n = images.size(0), batch = options.batch_size();
   for (int64_t start = 0; start < n;) {
     int64_t count = std::min(batch, n - start);
@@ -121,7 +136,7 @@ BatchNormStatistics recalibrate_batch_norm(nn::Classifier& model, const torch::T
   }
 
   BatchNormStatistics statistics;
-  for (const auto& layer : layers) {
+  for (const auto& layer : mode.layers()) {
     statistics.running_means.push_back(layer->running_mean.detach().clone());
     statistics.running_vars.push_back(layer->running_var.detach().clone());
   }
