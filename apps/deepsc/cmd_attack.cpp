@@ -22,6 +22,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 
 namespace deepsc::cli {
@@ -140,9 +141,10 @@ void run_attack(const AttackCommand& o, Context& ctx) {
   std::vector<LambdaRow> rows;
   for (const double l : o.lambdas) rows.push_back({l, {}, {}, {}, {}});
   // --recalibrate-bn: statistics per λ from clean training images coded at that λ.
-  robust::BatchNormScope batch_norm(*model);
+  std::optional<robust::BatchNormScope> batch_norm;  // only with --recalibrate-bn
   int64_t calibration_size = 0;
   if (o.recalibrate_bn > 0) {
+    batch_norm.emplace(*model);
     const auto train = load_image_set(pipeline.train, pipeline.test_geometry, o.recalibrate_bn, config.data.workers);
     const auto calibration_images = normalise(train.images.to(device));
     calibration_size = calibration_images.size(0);
@@ -163,7 +165,7 @@ void run_attack(const AttackCommand& o, Context& ctx) {
     const auto batch_options = robust::AttackOptions(options).seed(data::sample_seed(options.seed(), 0, done));
 
     lambdas.restore();
-    batch_norm.restore();
+    if (batch_norm) batch_norm->restore();
     const auto adv = robust::pgd(logits, images, labels, batch_options);
     {
       torch::NoGradGuard no_grad;
@@ -172,7 +174,7 @@ void run_attack(const AttackCommand& o, Context& ctx) {
     }
     for (auto& row : rows) {
       lambdas.set_all(row.lambda);
-      if (!row.statistics.empty()) batch_norm.load(row.statistics);
+      if (batch_norm) batch_norm->load(row.statistics);
       const auto adaptive = robust::pgd(logits, images, labels, batch_options);
       torch::NoGradGuard no_grad;
       row.clean.add(logits(images), labels);
@@ -185,7 +187,7 @@ void run_attack(const AttackCommand& o, Context& ctx) {
   }
   bar.finish();
   lambdas.restore();
-  batch_norm.restore();
+  if (batch_norm) batch_norm->restore();
 
   const double step = robust::resolved_step_size(options);
   const bool is_fgsm = options.steps() == 1 && !options.random_start() && step == options.eps();

@@ -31,8 +31,8 @@ struct PatchDenoiseCommand {
 
 /// Atoms per axis of the overcomplete DCT with `atoms` atoms (a square number).
 int64_t dct_atoms_per_axis(int64_t atoms, int64_t patch) {
-  const auto k = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(atoms))));
-  if (k * k != atoms || k < patch)
+  const int64_t k = square_side(atoms);
+  if (k < patch)
     throw std::invalid_argument("--atoms " + std::to_string(atoms) + ": the DCT start needs a square number of atoms >= patch^2 (" +
                                 std::to_string(patch * patch) + ")");
   return k;
@@ -90,8 +90,8 @@ void run_patch_denoise(const PatchDenoiseCommand& o, Context& ctx) {
   const auto image = noisy[0][0].to(device);  // [H, W]
   if (!o.dict.empty() && o.dict != "dct") {
     atoms = load_float_array(o.dict, "--dict", 2).to(torch::kFloat);
-    const auto p = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(atoms.size(0)))));
-    if (p * p != atoms.size(0))
+    const int64_t p = square_side(atoms.size(0));
+    if (p == 0)
       throw std::invalid_argument("--dict " + o.dict + ": " + std::to_string(atoms.size(0)) + "-dimensional atoms are not grey p x p patches");
     if (p > noisy.size(2) || p > noisy.size(3)) throw std::invalid_argument("--dict " + o.dict + ": atoms larger than --image");
     atoms = atoms / atoms.norm(2, {0}, true).clamp_min(1e-12);  // unit-norm atoms, as OMP's selection rule expects
@@ -127,7 +127,7 @@ void run_patch_denoise(const PatchDenoiseCommand& o, Context& ctx) {
                         {"sigma", o.sigma},
                         {"noise_added", o.add_noise},
                         {"dictionary", source},
-                        {"patch", static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(atoms.size(0)))))},
+                        {"patch", square_side(atoms.size(0))},
                         {"atoms", atoms.size(1)},
                         {"stride", o.stride},
                         {"gain", o.gain},

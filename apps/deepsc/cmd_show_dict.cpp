@@ -7,7 +7,6 @@
 
 #include "deepsc/viz/image_grid.h"
 
-#include <cmath>
 #include <memory>
 
 namespace deepsc::cli {
@@ -20,13 +19,6 @@ struct ShowDictOptions {
   bool json = false;
 };
 
-/// Side p of a dense dictionary's atoms when n = channels·p², else 0.
-int64_t atom_side(int64_t n, int64_t channels) {
-  if (channels < 1 || n % channels != 0) return 0;
-  const auto p = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n / channels))));
-  return p * p * channels == n ? p : 0;
-}
-
 void run_show_dict(const ShowDictOptions& o, Context& ctx) {
   restore::check_output_path(o.png, "--png");
   const auto atoms = load_float_array(o.dict, "--dict", std::vector<int64_t>{2, 4});
@@ -34,8 +26,8 @@ void run_show_dict(const ShowDictOptions& o, Context& ctx) {
   int64_t channels = 0, side = 0;
   if (atoms.dim() == 2) {
     // Grey unless --channels says otherwise or only a colour reading fits (n = 3p² but not p²).
-    channels = o.channels > 0 ? o.channels : (atom_side(atoms.size(0), 1) > 0 ? 1 : 3);
-    side = atom_side(atoms.size(0), channels);
+    channels = o.channels > 0 ? o.channels : (square_side(atoms.size(0)) > 0 ? 1 : 3);
+    side = square_side(atoms.size(0), channels);
     if (side == 0) {
       throw std::invalid_argument("--dict " + o.dict + ": " + std::to_string(atoms.size(0)) +
                                   "-dimensional atoms are not " + (channels == 1 ? "grey p x p" : std::to_string(channels) + " x p x p") +

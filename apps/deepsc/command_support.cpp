@@ -3,12 +3,19 @@
 #include "deepsc/data/npy_tensor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <unistd.h>
 
 namespace deepsc::cli {
+
+int64_t square_side(int64_t n, int64_t channels) {
+  if (n < 1 || channels < 1 || n % channels != 0) return 0;
+  const auto p = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(n / channels))));
+  return p * p * channels == n ? p : 0;
+}
 
 std::string dtype_name(torch::ScalarType type) {
   switch (type) {

@@ -15,6 +15,9 @@ torch::Tensor load_float_array(const std::string& path, const std::string& optio
 /// The same for an array whose rank is one of `ranks`.
 torch::Tensor load_float_array(const std::string& path, const std::string& option, const std::vector<int64_t>& ranks);
 
+/// The side p of a patch or atom of n = channels·p² entries (p ≥ 1), or 0 when n is not of that form.
+int64_t square_side(int64_t n, int64_t channels = 1);
+
 /// "float32", "float64", ... (NumPy's names, which users see in their files).
 std::string dtype_name(torch::ScalarType type);
 

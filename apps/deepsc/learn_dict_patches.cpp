@@ -72,8 +72,7 @@ PreparedPatches prepare_patches(const PatchSource& s, const std::string& holdout
   torch::Tensor all;
   if (!s.patches.empty()) {
     all = load_float_array(s.patches, "--patches", 2).to(torch::kFloat).contiguous();
-    const auto p = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(all.size(1)))));
-    out.patch = p * p == all.size(1) ? p : 0;
+    out.patch = square_side(all.size(1));
     if (out.patch == 0)
       throw std::invalid_argument("--patches " + s.patches + ": rows of length " + std::to_string(all.size(1)) +
                                   " are not p x p patches");

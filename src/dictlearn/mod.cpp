@@ -1,7 +1,7 @@
 // MOD, the Method of Optimal Directions (Engan, Aase & Husøy 1999, ICASSP, "Method of optimal
 // directions for frame design"), for min_{D, X} ½‖Y − X Dᵀ‖²_F s.t. ‖x_i‖₀ ≤ K, one pass over all
 // signals per iteration:
-//   1. sparse coding: Batch-OMP (sparse::omp) with ‖x‖₀ ≤ K;
+//   1. sparse coding: Batch-OMP (sparse::omp) with ‖x‖₀ ≤ K (and ‖y − D x‖₂ ≤ ε when error_bound is set);
 //   2. the least-squares dictionary for those codes, D = YᵀX (XᵀX)⁻¹, obtained by solving
 //      (XᵀX + δI) Dᵀ = XᵀY with a Cholesky factorisation in float64 (never an explicit inverse);
 //      δ = 1e-10·tr(XᵀX)/m keeps the system definite when an atom is unused (its row of Dᵀ is

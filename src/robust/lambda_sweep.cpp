@@ -3,6 +3,7 @@
 #include "deepsc/robust/lambda_scope.h"
 
 #include <cmath>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -76,7 +77,8 @@ SweepResult sweep_lambda(nn::Classifier& model, const torch::Tensor& images, con
                                 std::to_string(lambdas.size()) + " lambda values");
   LambdaScope scope(csc_layers_of(model));
   ReuseAnalysis reuse(scope.layers());
-  BatchNormScope batch_norm(model);
+  std::optional<BatchNormScope> batch_norm;  // only when statistics are swapped in
+  if (!statistics.empty()) batch_norm.emplace(model);
   torch::NoGradGuard no_grad;
 
   SweepResult result;
@@ -91,7 +93,7 @@ SweepResult sweep_lambda(nn::Classifier& model, const torch::Tensor& images, con
     const auto y = labels.narrow(0, start, count).to(options.device());
     for (size_t i = 0; i < lambdas.size(); ++i) {
       scope.set_all(lambdas[i]);
-      if (!statistics.empty()) batch_norm.load(statistics[i]);
+      if (batch_norm) batch_norm->load(statistics[i]);
       const auto logits = model.forward(x);
       result.correct[i] += count_correct(logits, y);
       result.residual_sum[i] += csc_residual(scope.layers()).sum().item<double>();
