@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "deepsc/data/message_text.h"
+
 #include <c10/util/Exception.h>
 
 #include <iostream>
@@ -37,16 +39,8 @@ void add_runtime_options(CLI::App& command, RuntimeOptions& runtime) {
   command.add_option("--seed", runtime.seed, "Seed of every random choice")->capture_default_str();
 }
 
-namespace {
-
-/// The first line of a message: c10 errors carry a backtrace after it.
-std::string first_line(std::string message) {
-  const auto newline = message.find('\n');
-  if (newline != std::string::npos) message.resize(newline);
-  return message;
-}
-
-}  // namespace
+// The first line of a message, printable (c10 errors carry a backtrace after it).
+using data::first_line;
 
 int run(int argc, const char* const argv[], std::ostream& out, std::ostream& err) {
   CLI::App app{"deepsc: sparse coding, convolutional sparse coding and sparse-coding networks", "deepsc"};

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "deepsc/data/message_text.h"
 #include "parser_support.h"
 
 namespace deepsc::cifar {
@@ -24,7 +25,7 @@ size_t record_bytes(Variant variant) {
 int64_t num_classes(Variant variant) { return variant == Variant::Cifar10 ? 10 : 100; }
 
 CifarError::CifarError(const std::string& name, const std::string& problem)
-    : std::runtime_error(detail::one_line(name) + ": " + detail::one_line(problem)) {}
+    : std::runtime_error(data::one_line(name) + ": " + data::one_line(problem)) {}
 
 Records parse(const uint8_t* bytes, size_t size, Variant variant, const std::string& name) {
   const size_t rb = record_bytes(variant);

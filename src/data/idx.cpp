@@ -1,5 +1,6 @@
 #include "deepsc/data/idx.h"
 
+#include "deepsc/data/message_text.h"
 #include "parser_support.h"
 
 #include <zlib.h>
@@ -17,7 +18,7 @@
 namespace deepsc::idx {
 namespace {
 
-using detail::one_line;
+using data::one_line;
 
 std::optional<Array::Type> type_from_code(uint8_t code) {
   switch (code) {
@@ -204,7 +205,7 @@ int64_t Array::numel() const {
 }
 
 IdxError::IdxError(const std::string& name, const std::string& problem)
-    : std::runtime_error(one_line(name, 400) + ": " + one_line(problem, 400)) {}
+    : std::runtime_error(one_line(name) + ": " + one_line(problem)) {}
 
 Array parse(const uint8_t* bytes, size_t size, const std::string& name) {
   if (size < kPrefixBytes)

@@ -23,6 +23,7 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include "deepsc/data/message_text.h"
 #include "parser_support.h"
 
 namespace deepsc::image {
@@ -37,7 +38,7 @@ struct StbFree {
 }  // namespace
 
 ImageError::ImageError(const std::string& name, const std::string& problem)
-    : std::runtime_error(detail::one_line(name) + ": " + detail::one_line(problem)) {}
+    : std::runtime_error(data::one_line(name) + ": " + data::one_line(problem)) {}
 
 Image decode(const uint8_t* bytes, size_t size, const std::string& name) {
   if (size == 0) throw ImageError(name, "empty file: not an image");

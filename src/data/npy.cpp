@@ -1,6 +1,8 @@
 #include "deepsc/data/npy.h"
 
-#include <unistd.h>
+#include "deepsc/data/atomic_file.h"
+#include "deepsc/data/message_text.h"
+#include "npy_layout.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -14,27 +16,6 @@ namespace {
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicLen = 6;
 constexpr size_t kAlign = 64;  // NumPy aligns the data start to 64 bytes.
-
-// Escapes control and non-ASCII bytes so that an error message stays on one printable line even
-// when it quotes hostile file content or a path containing '\n'.
-std::string one_line(const std::string& s, size_t max_len = 200) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (out.size() >= max_len) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 // Checked a*b for non-negative int64 operands; nullopt on overflow.
 std::optional<int64_t> checked_mul(int64_t a, int64_t b) {
@@ -180,13 +161,20 @@ class HeaderParser {
   size_t pos_ = 0;
 };
 
+// A descr string read: the element type, and whether the file holds it big-endian.
+struct Descr {
+  DType dtype;
+  bool big_endian;
+};
+
 // Maps a descr string to a DType, or throws with a message that names the offending descr.
-DType parse_descr(const std::string& descr, const std::string& name) {
+Descr parse_descr(const std::string& descr, const std::string& name) {
   const std::string quoted = "'" + descr + "'";
-  if (descr.size() == 3 && std::strchr("<>|=", descr[0]) != nullptr && descr[0] != '\0') {
+  if (descr.size() == 3 && descr[0] != '\0' && std::strchr("<>|=", descr[0]) != nullptr) {
     const char kind = descr[1];
     const char size = descr[2];
     std::optional<DType> t;
+    if (kind == 'f' && size == '2') t = DType::Float16;
     if (kind == 'f' && size == '4') t = DType::Float32;
     if (kind == 'f' && size == '8') t = DType::Float64;
     if (kind == 'i' && size == '1') t = DType::Int8;
@@ -194,21 +182,22 @@ DType parse_descr(const std::string& descr, const std::string& name) {
     if (kind == 'i' && size == '4') t = DType::Int32;
     if (kind == 'i' && size == '8') t = DType::Int64;
     if (kind == 'u' && size == '1') t = DType::UInt8;
+    if (kind == 'u' && size == '2') t = DType::UInt16;
+    if (kind == 'u' && size == '4') t = DType::UInt32;
+    if (kind == 'u' && size == '8') t = DType::UInt64;
     if (kind == 'b' && size == '1') t = DType::Bool;
-    if (t) {
-      // Byte order is meaningless for one-byte types, so any prefix is fine for them.
-      if (descr[0] == '>' && dtype_size(*t) > 1)
-        throw NpyError(name, "big-endian data is not supported (descr " + quoted +
-                                 "); save with arr.astype(arr.dtype.newbyteorder('<'))");
-      return *t;
-    }
+    // '=' is native order, and deepsc runs on little-endian hosts only (see npy_layout.cpp);
+    // byte order is moot for one-byte types, whatever the prefix says.
+    if (t) return {*t, descr[0] == '>' && dtype_size(*t) > 1};
   }
   throw NpyError(name, "unsupported dtype " + quoted +
-                           " (supported: float32, float64, int8, int16, int32, int64, uint8, bool)");
+                           " (supported: float16, float32, float64, int8, int16, int32, int64, uint8, uint16, "
+                           "uint32, uint64, bool)");
 }
 
 const char* descr_of(DType t) {
   switch (t) {
+    case DType::Float16: return "<f2";
     case DType::Float32: return "<f4";
     case DType::Float64: return "<f8";
     case DType::Int8: return "|i1";
@@ -216,6 +205,9 @@ const char* descr_of(DType t) {
     case DType::Int32: return "<i4";
     case DType::Int64: return "<i8";
     case DType::UInt8: return "|u1";
+    case DType::UInt16: return "<u2";
+    case DType::UInt32: return "<u4";
+    case DType::UInt64: return "<u8";
     case DType::Bool: return "|b1";
   }
   return "?";
@@ -263,6 +255,7 @@ std::string shape_literal(const std::vector<int64_t>& shape) {
 
 size_t dtype_size(DType dtype) {
   switch (dtype) {
+    case DType::Float16: return 2;
     case DType::Float32: return 4;
     case DType::Float64: return 8;
     case DType::Int8: return 1;
@@ -270,6 +263,9 @@ size_t dtype_size(DType dtype) {
     case DType::Int32: return 4;
     case DType::Int64: return 8;
     case DType::UInt8: return 1;
+    case DType::UInt16: return 2;
+    case DType::UInt32: return 4;
+    case DType::UInt64: return 8;
     case DType::Bool: return 1;
   }
   return 0;
@@ -277,6 +273,7 @@ size_t dtype_size(DType dtype) {
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
+    case DType::Float16: return "float16";
     case DType::Float32: return "float32";
     case DType::Float64: return "float64";
     case DType::Int8: return "int8";
@@ -284,6 +281,9 @@ const char* dtype_name(DType dtype) {
     case DType::Int32: return "int32";
     case DType::Int64: return "int64";
     case DType::UInt8: return "uint8";
+    case DType::UInt16: return "uint16";
+    case DType::UInt32: return "uint32";
+    case DType::UInt64: return "uint64";
     case DType::Bool: return "bool";
   }
   return "unknown";
@@ -296,7 +296,7 @@ int64_t Array::numel() const {
 }
 
 NpyError::NpyError(const std::string& name, const std::string& problem)
-    : std::runtime_error(one_line(name, 400) + ": " + one_line(problem, 400)) {}
+    : std::runtime_error(data::one_line(name) + ": " + data::one_line(problem)) {}
 
 Array parse(const uint8_t* bytes, size_t size, const std::string& name) {
   if (size < kMagicLen + 2 + 2)
@@ -323,11 +323,10 @@ Array parse(const uint8_t* bytes, size_t size, const std::string& name) {
   // header_len is now bounded by both the cap and the real input size.
   const std::string header(reinterpret_cast<const char*>(bytes + header_start), header_len);
   const auto h = HeaderParser(header, name).parse();
-  if (h.fortran_order)
-    throw NpyError(name, "Fortran order is not supported; save with np.ascontiguousarray");
 
   Array out;
-  out.dtype = parse_descr(h.descr, name);
+  const Descr descr = parse_descr(h.descr, name);
+  out.dtype = descr.dtype;
   const int64_t nbytes = checked_nbytes(h.shape, out.dtype, name);
   const size_t data_start = header_start + header_len;
   const size_t available = size - data_start;
@@ -341,6 +340,9 @@ Array parse(const uint8_t* bytes, size_t size, const std::string& name) {
   out.shape = h.shape;
   // Safe to allocate: nbytes == available, which the caller already holds in memory.
   out.data.assign(bytes + data_start, bytes + size);
+  // Array holds little-endian C-order bytes, whatever layout NumPy wrote.
+  if (descr.big_endian) detail::swap_bytes(out.data, dtype_size(out.dtype));
+  if (h.fortran_order) detail::fortran_to_c_order(out.data, out.shape, dtype_size(out.dtype));
   return out;
 }
 
@@ -413,27 +415,11 @@ std::vector<uint8_t> serialize(const Array& array) { return serialize_as(array, 
 
 void write(const std::string& path, const Array& array) {
   const std::vector<uint8_t> bytes = serialize_as(array, path);
-  // Same directory as the target, so rename() stays within one filesystem and is atomic.
-  const std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(::getpid()));
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f)
-    throw NpyError(path, "cannot create temporary file '" + tmp + "': " + std::strerror(errno));
-  const size_t written = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
-  int err = errno;
-  bool ok = written == bytes.size();
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    std::remove(tmp.c_str());
-    throw NpyError(path, "cannot write temporary file '" + tmp + "': " + std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    std::remove(tmp.c_str());
-    throw NpyError(path, "cannot rename temporary file into place: " +
-                             std::string(std::strerror(err)));
+  try {
+    data::write_file_atomically(
+        path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  } catch (const data::FileWriteError& e) {
+    throw NpyError(path, e.problem());
   }
 }
 

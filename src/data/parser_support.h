@@ -1,6 +1,6 @@
 #pragma once
-// Internal helpers of the plain-C++ parsers (idx, cifar, svhn, image_file): reading a whole file,
-// and keeping error messages on one printable line.
+// Internal helper of the plain-C++ parsers (idx, cifar, svhn, image_file): reading a whole file.
+// Their error messages are kept on one printable line by data::one_line (message_text.h).
 
 #include <cerrno>
 #include <cstdint>
@@ -11,26 +11,6 @@
 #include <vector>
 
 namespace deepsc::detail {
-
-/// `s` with control and non-ASCII bytes escaped as \xNN, cut to about `max_len` characters.
-inline std::string one_line(const std::string& s, size_t max_len = 400) {
-  std::string out;
-  for (const char ch : s) {
-    if (out.size() >= max_len) {
-      out += "...";
-      break;
-    }
-    const auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f) {
-      out += ch;
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 /// Reads the whole file at `path` into `bytes`. Returns an empty string on success, else why it
 /// failed ("cannot open: ...", "read error: ..."), for the caller's own error type.

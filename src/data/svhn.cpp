@@ -8,7 +8,7 @@
 #include <memory>
 #include <mutex>
 
-#include "parser_support.h"
+#include "deepsc/data/message_text.h"
 
 namespace deepsc::svhn {
 namespace {
@@ -88,7 +88,7 @@ size_t numel(const matvar_t* v) {
 }  // namespace
 
 SvhnError::SvhnError(const std::string& name, const std::string& problem)
-    : std::runtime_error(detail::one_line(name) + ": " + detail::one_line(problem)) {}
+    : std::runtime_error(data::one_line(name) + ": " + data::one_line(problem)) {}
 
 Digits read(const std::string& path) {
   std::error_code ec;

@@ -109,7 +109,7 @@ double online_step(Problem& problem, LearnerState& state, int64_t t);
 double ksvd_step(Problem& problem, LearnerState& state, int64_t t);
 double mod_step(Problem& problem, LearnerState& state, int64_t t);
 
-/// Checkpoint files (learner_state.cpp). save_state writes `path + ".tmp"` and renames it.
+/// Checkpoint files (learner_state.cpp). save_state writes them atomically (data::write_file_atomically_with).
 void save_state(const std::string& path, const Problem& problem, const LearnerState& state);
 /// Loads a checkpoint written by a run of the same problem; std::invalid_argument otherwise.
 LearnerState load_state(const std::string& path, const Problem& problem);

@@ -6,6 +6,8 @@
 
 #include "learner_internal.h"
 
+#include "deepsc/data/atomic_file.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -102,14 +104,7 @@ void save_state(const std::string& path, const Problem& problem, const LearnerSt
   archive.write("counters", torch::tensor({s.iteration, s.replaced}, torch::kLong));
   archive.write("seconds", torch::tensor({s.seconds}, torch::kDouble));
   archive.write("history", history_tensor(s.history));
-  const std::string temporary = path + ".tmp";
-  try {
-    archive.save_to(temporary);
-    std::filesystem::rename(temporary, path);
-  } catch (...) {
-    std::remove(temporary.c_str());
-    throw;
-  }
+  data::write_file_atomically_with(path, [&](const std::string& temporary) { archive.save_to(temporary); });
 }
 
 LearnerState load_state(const std::string& path, const Problem& problem) {

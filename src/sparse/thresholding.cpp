@@ -12,7 +12,7 @@ SolverResult threshold(const LinearOperator& op, const torch::Tensor& signals, c
 
   const auto responses = op.adjoint(signals);  // DᵀY
   const int64_t n = responses.size(0);
-  auto flat = responses.reshape({n, -1});
+  auto flat = responses.flatten(1);  // [N, atoms]; unlike reshape({n, -1}), defined for N = 0
   torch::Tensor codes;
   if (o.sparsity() > 0) {
     if (o.sparsity() > flat.size(1)) {

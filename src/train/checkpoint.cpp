@@ -1,10 +1,11 @@
 #include "deepsc/train/checkpoint.h"
 
+#include "deepsc/data/atomic_file.h"
+
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace deepsc::train {
 
@@ -42,14 +43,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model, torch::o
   }
   archive.write("deepsc_run_state", counters(state));
   archive.write("deepsc_layout", c10::IValue(layout(model)));
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  try {
-    archive.save_to(temporary);
-    std::filesystem::rename(temporary, path);
-  } catch (...) {
-    std::remove(temporary.c_str());
-    throw;
-  }
+  data::write_file_atomically_with(path, [&](const std::string& temporary) { archive.save_to(temporary); });
 }
 
 RunState load_checkpoint(const std::string& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer) {

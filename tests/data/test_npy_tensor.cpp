@@ -57,9 +57,9 @@ TEST(NpyTensor, RoundTripFloat32Float64Int64) {
 }
 
 TEST(NpyTensor, EveryDtypeThroughArray) {
-  const std::vector<torch::ScalarType> types = {torch::kFloat, torch::kDouble, torch::kChar,
-                                                torch::kShort, torch::kInt,    torch::kLong,
-                                                torch::kByte,  torch::kBool};
+  const std::vector<torch::ScalarType> types = {torch::kHalf,  torch::kFloat, torch::kDouble,
+                                                torch::kChar,  torch::kShort, torch::kInt,
+                                                torch::kLong,  torch::kByte,  torch::kBool};
   for (const auto t : types) {
     SCOPED_TRACE(c10::toString(t));
     const torch::Tensor x = torch::arange(12).reshape({3, 4}).remainder(2).to(t);
@@ -116,10 +116,10 @@ TEST(NpyTensor, FailedWriteThrowsAndLeavesNothing) {
 
 TEST(NpyTensor, UnsupportedDtypeNamesIt) {
   try {
-    deepsc::data::from_tensor(torch::ones({2}, torch::kHalf));
+    deepsc::data::from_tensor(torch::ones({2}, torch::kBFloat16));
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("Half"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("BFloat16"), std::string::npos) << e.what();
   }
   EXPECT_THROW(deepsc::data::from_tensor(torch::ones({2}, torch::kComplexFloat)),
                std::invalid_argument);
@@ -137,6 +137,53 @@ TEST(NpyTensor, ToTensorRejectsInconsistentArrayAndNormalizesBool) {
   a.data = {0, 1, 2, 255};
   const torch::Tensor b = deepsc::data::to_tensor(a);
   EXPECT_TRUE(torch::equal(b, torch::tensor({false, true, true, true}).reshape({2, 2})));
+}
+
+TEST(NpyTensor, NumpyOnlyDtypesBecomeTheTensorTypeThatHoldsThem) {
+  deepsc::npy::Array a;
+  a.shape = {3};
+  // float16 bits of 1, -2 and +inf: a kHalf tensor with those values.
+  a.dtype = deepsc::npy::DType::Float16;
+  a.data = {0x00, 0x3c, 0x00, 0xc0, 0x00, 0x7c};
+  const torch::Tensor h = deepsc::data::to_tensor(a);
+  EXPECT_EQ(h.scalar_type(), torch::kHalf);
+  EXPECT_TRUE(torch::equal(h.to(torch::kFloat), torch::tensor({1.0f, -2.0f, INFINITY})));
+  // LibTorch has no uint16/32/64: they widen without changing a value.
+  a.dtype = deepsc::npy::DType::UInt16;
+  a.data = {0xff, 0xff, 0x01, 0x00, 0x00, 0x80};
+  const torch::Tensor u16 = deepsc::data::to_tensor(a);
+  EXPECT_EQ(u16.scalar_type(), torch::kInt);
+  EXPECT_TRUE(torch::equal(u16, torch::tensor({65535, 1, 32768}, torch::kInt)));
+  a.dtype = deepsc::npy::DType::UInt32;
+  a.data = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 7, 0, 0, 0};
+  EXPECT_TRUE(torch::equal(deepsc::data::to_tensor(a), torch::tensor(std::vector<int64_t>{4294967295LL, 0, 7}, torch::kLong)));
+  a.dtype = deepsc::npy::DType::UInt64;
+  a.shape = {1};
+  a.data = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+  EXPECT_EQ(deepsc::data::to_tensor(a).item<int64_t>(), INT64_MAX);
+  a.data = {0, 0, 0, 0, 0, 0, 0, 0x80};  // 2^63: no int64 holds it
+  try {
+    deepsc::data::to_tensor(a);
+    FAIL() << "2^63 accepted as int64";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("9223372036854775808"), std::string::npos) << e.what();
+  }
+}
+
+TEST(NpyTensor, LoadFloatingConvertsEverythingButFloat64ToFloat32) {
+  const fs::path dir = fresh_npy_dir("floating");
+  const auto values = torch::tensor({{0.0, 1.0, 3.0}, {1.0, 0.0, 2.0}}, torch::kDouble);
+  for (const auto t : {torch::kHalf, torch::kFloat, torch::kDouble, torch::kChar, torch::kShort, torch::kInt,
+                       torch::kLong, torch::kByte, torch::kBool}) {
+    SCOPED_TRACE(c10::toString(t));
+    const std::string path = (dir / (std::string(c10::toString(t)) + ".npy")).string();
+    const torch::Tensor x = values.to(t);
+    deepsc::data::save_npy(path, x);
+    const torch::Tensor back = deepsc::data::load_npy_floating(path);
+    EXPECT_EQ(back.scalar_type(), t == torch::kDouble ? torch::kDouble : torch::kFloat);
+    EXPECT_EQ(back.sizes(), values.sizes());
+    EXPECT_TRUE(torch::equal(back, x.to(back.scalar_type())));
+  }
 }
 
 TEST(NpyTensor, LoadNpyErrorNamesPath) {

@@ -42,6 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> again = deepsc::npy::serialize(a);
   const deepsc::npy::Array b = deepsc::npy::parse(again.data(), again.size(), "round-trip");
   require(b.dtype == a.dtype && b.shape == a.shape && b.data == a.data, "round trip differs");
+  // Every accepted array converts to floats (float16 decoding, integer widening) of the same shape.
+  const deepsc::npy::Array f = deepsc::npy::to_floating(a, deepsc::npy::DType::Float32);
+  require(f.shape == a.shape && f.data.size() == static_cast<size_t>(a.numel()) * 4, "to_floating size");
   return 0;
 }
 
@@ -79,8 +82,9 @@ int main(int argc, char** argv) {
   using deepsc::npy::DType;
   const std::vector<std::vector<int64_t>> shapes = {{}, {3}, {2, 3}, {2, 1, 2}};
   int i = 0;
-  for (const DType t : {DType::Float32, DType::Float64, DType::Int8, DType::Int16, DType::Int32,
-                        DType::Int64, DType::UInt8, DType::Bool}) {
+  for (const DType t : {DType::Float16, DType::Float32, DType::Float64, DType::Int8, DType::Int16,
+                        DType::Int32, DType::Int64, DType::UInt8, DType::UInt16, DType::UInt32,
+                        DType::UInt64, DType::Bool}) {
     for (const auto& shape : shapes) {
       deepsc::npy::Array a;
       a.dtype = t;
@@ -93,6 +97,13 @@ int main(int argc, char** argv) {
              raw(2, "{'shape': (2,), 'descr': '<i4', 'fortran_order': False}\n", 8));
   write_seed(dir + "/v3.npy",
              raw(3, "{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": (1, 1,), }  \n", 8));
+  // Layouts NumPy writes that are converted on load: Fortran order, big-endian.
+  write_seed(dir + "/fortran.npy",
+             raw(1, "{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }\n", 48));
+  write_seed(dir + "/fortran3.npy",
+             raw(1, "{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3, 2), }\n", 24));
+  write_seed(dir + "/big.npy",
+             raw(1, "{'descr': '>f4', 'fortran_order': False, 'shape': (3,), }\n", 12));
   write_seed(dir + "/empty.npy",
              raw(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (0, 5), }\n", 0));
   return 0;

@@ -12,7 +12,7 @@
 
 #include <cmath>
 #include <fstream>
-#include <unistd.h>
+#include <sstream>
 
 namespace train = deepsc::train;
 using deepsc::testing::fresh_dir;
@@ -41,6 +41,38 @@ std::vector<torch::Tensor> model_state(const std::string& checkpoint, const trai
   for (const auto& p : model->named_parameters()) state.push_back(p.value().clone());
   for (const auto& b : model->named_buffers()) state.push_back(b.value().clone());
   return state;
+}
+
+// Checks the run folder's metrics.tsv: the header, then one row per epoch of metrics.jsonl (and
+// nothing else) whose columns hold that line's values.
+void expect_tsv_matches_jsonl(const std::filesystem::path& run, int64_t epochs) {
+  SCOPED_TRACE(run.string());
+  std::ifstream jsonl(run / "metrics.jsonl"), tsv(run / "metrics.tsv");
+  ASSERT_TRUE(jsonl && tsv);
+  std::string header;
+  ASSERT_TRUE(std::getline(tsv, header));
+  EXPECT_EQ(header, "epoch\ttrain_loss\ttrain_top1\ttest_loss\ttest_top1\ttest_top5\tlr\tseconds");
+  int64_t rows = 0;
+  for (std::string line, row; std::getline(jsonl, line);) {
+    if (line.empty()) continue;
+    ASSERT_TRUE(std::getline(tsv, row)) << "metrics.tsv has fewer rows than metrics.jsonl";
+    ++rows;
+    const auto m = nlohmann::json::parse(line);
+    const std::vector<double> expected = {m["epoch"].get<double>(),     m["train_loss"].get<double>(),
+                                          m["train_top1"].get<double>(), m["test"]["loss"].get<double>(),
+                                          m["test"]["top1"].get<double>(), m["test"]["top5"].get<double>(),
+                                          m["lr"].get<double>(),         m["seconds"].get<double>()};
+    std::vector<double> values;
+    std::istringstream fields(row);
+    for (std::string field; std::getline(fields, field, '\t');) values.push_back(std::stod(field));
+    ASSERT_EQ(values.size(), expected.size()) << row;
+    for (size_t i = 0; i < expected.size(); ++i) EXPECT_DOUBLE_EQ(values[i], expected[i]) << "column " << i << ": " << row;
+    EXPECT_EQ(values[0], static_cast<double>(rows));  // epochs 1, 2, ... in order
+    EXPECT_GT(values[7], 0.0);                        // seconds of a real epoch
+  }
+  EXPECT_EQ(rows, epochs);
+  std::string extra;
+  EXPECT_FALSE(std::getline(tsv, extra)) << "extra row: " << extra;
 }
 
 }  // namespace
@@ -125,7 +157,9 @@ TEST(Checkpoint, RoundTripAndClearErrors) {
   mc.name = "resnet18";
   auto wrong = train::build_model(mc, 1, 4);
   EXPECT_THROW(train::load_checkpoint(path, *wrong, nullptr), std::invalid_argument);
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp." + std::to_string(::getpid())));
+  // The atomic save left no temporary file ("<path>.tmp.<pid>.<n>") behind.
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
 }
 
 TEST(Trainer, OneEpochLowersTheLossAndWritesTheRunFolder) {
@@ -147,9 +181,10 @@ TEST(Trainer, OneEpochLowersTheLossAndWritesTheRunFolder) {
   EXPECT_EQ(summary.last.samples, 96);
   ASSERT_EQ(summary.last.csc_residuals.size(), 1u);  // SDNet-18: the stem is the one CSC layer
   EXPECT_GT(summary.last.csc_residuals[0], 0);
-  for (const auto* name : {"config.yaml", "metrics.jsonl", "checkpoint-last.pt", "checkpoint-best.pt"}) {
+  for (const auto* name : {"config.yaml", "metrics.jsonl", "metrics.tsv", "checkpoint-last.pt", "checkpoint-best.pt"}) {
     EXPECT_TRUE(std::filesystem::exists(run / name)) << name;
   }
+  expect_tsv_matches_jsonl(run, 1);
   // A second run into the same folder must be asked for explicitly.
   EXPECT_THROW(train::train(config, options), std::invalid_argument);
   // Resuming a finished run does nothing more; a different configuration is refused.
@@ -187,4 +222,7 @@ TEST(Trainer, RunInterruptedMidEpochResumesToTheSameResult) {
   int lines = 0;
   for (std::string line; std::getline(metrics, line);) lines += !line.empty();
   EXPECT_EQ(lines, 2);
+  // metrics.tsv is the same table, row for row, in both runs.
+  expect_tsv_matches_jsonl(straight, 2);
+  expect_tsv_matches_jsonl(interrupted, 2);
 }

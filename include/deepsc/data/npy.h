@@ -18,8 +18,10 @@
 
 namespace deepsc::npy {
 
-/// Element types this library reads and writes. All multi-byte types are little-endian on disk.
-enum class DType { Float32, Float64, Int8, Int16, Int32, Int64, UInt8, Bool };
+/// Element types this library reads and writes. npy::Array holds them little-endian.
+enum class DType {
+  Float16, Float32, Float64, Int8, Int16, Int32, Int64, UInt8, UInt16, UInt32, UInt64, Bool
+};
 
 /// Size of one element in bytes (1, 2, 4 or 8).
 size_t dtype_size(DType dtype);
@@ -34,7 +36,7 @@ inline constexpr size_t kMaxRank = 64;
 /// hostile length field from making the parser walk (or a caller allocate) gigabytes.
 inline constexpr size_t kMaxHeaderBytes = size_t{1} << 20;
 
-/// A dense array in C (row-major) order.
+/// A dense array in C (row-major) order, little-endian (parse() converts other layouts).
 /// Invariant kept by parse() and required by serialize(): every dimension is >= 0 and
 /// `data.size() == numel() * dtype_size(dtype)`. An empty `shape` is a rank-0 scalar (numel 1).
 struct Array {
@@ -56,10 +58,13 @@ class NpyError : public std::runtime_error {
   NpyError(const std::string& name, const std::string& problem);
 };
 
-/// Parses a complete `.npy` file held in memory.
-/// Accepts versions 1.0, 2.0 and 3.0; descr '<f4' '<f8' '|i1' '<i1' '<i2' '<i4' '<i8' '|u1' '<u1'
-/// '|b1'; '=' (native) is read as '<' since deepsc only runs on little-endian hosts, and '>' is
-/// accepted for the one-byte types where byte order is moot. C order only.
+/// Parses a complete `.npy` file held in memory, as NumPy writes it.
+/// Accepts versions 1.0, 2.0 and 3.0 and the descr of every DType ('<f2' '<f4' '<f8', '|i1'
+/// '<i2' '<i4' '<i8', '|u1' '<u2' '<u4' '<u8', '|b1') in either byte order: '>' (big-endian) data
+/// is byte-swapped on load, '=' (native) is read as '<' since deepsc only runs on little-endian
+/// hosts, and any prefix is fine for one-byte types. Fortran-ordered arrays ('fortran_order':
+/// True, as `np.save("D.npy", components.T)` writes) are reordered to C order on load.
+/// Object ('|O'), string, complex, void and structured dtypes are refused.
 /// Requires `bytes` to point at `size` readable bytes (may be null when size is 0).
 /// Ensures the returned Array satisfies its invariant and that the input had no trailing bytes.
 /// Never allocates more than `size` bytes for the data.
@@ -76,10 +81,17 @@ Array read(const std::string& path);
 /// \throws NpyError (label "npy::serialize") if `array` breaks its invariant.
 std::vector<uint8_t> serialize(const Array& array);
 
-/// Writes `array` to `path` atomically: the bytes go to "<path>.tmp.<pid>" in the same directory,
-/// which is then renamed over `path`, so readers see either the old file or the complete new one.
-/// On failure the temporary file is removed and `path` is left untouched.
+/// Writes `array` to `path` atomically (data::write_file_atomically, deepsc/data/atomic_file.h):
+/// readers see either the old file or the complete new one; on failure the temporary file is
+/// removed and `path` is left untouched.
 /// \throws NpyError naming `path` on any failure.
 void write(const std::string& path, const Array& array);
+
+/// `array` with every element converted to `target` (Float32 or Float64), same shape: for data
+/// read "where floats are expected" (a dictionary or signals saved as integers, bools or float16).
+/// float16 is widened exactly (subnormals, infinities and NaN kept), bool gives 0 or 1, integers
+/// are rounded to the nearest representable value; an array already of `target` is copied.
+/// \throws NpyError (label "npy::to_floating") for another target or an inconsistent array.
+Array to_floating(const Array& array, DType target);
 
 }  // namespace deepsc::npy

@@ -102,7 +102,7 @@ struct LearnOptions {
   /// checkpoints), so it costs about one coding step of H signals, not a solve from zero.
   TORCH_ARG(torch::Tensor, holdout) = {};
   TORCH_ARG(int64_t, eval_every) = 10;
-  /// File for checkpoints ("" for none), written atomically (path + ".tmp", then renamed) every
+  /// File for checkpoints ("" for none), written atomically (a temporary file, then renamed) every
   /// checkpoint_every iterations and after the last one.
   TORCH_ARG(std::string, checkpoint) = "";
   TORCH_ARG(int64_t, checkpoint_every) = 10;
