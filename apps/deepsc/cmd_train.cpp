@@ -60,7 +60,7 @@ void run_train(const TrainCommand& o, Context& ctx) {
   } else {
     ctx.out << summary.model_name << " (" << summary.parameters << " parameters): best test top-1 " << std::fixed
             << std::setprecision(2) << 100 * summary.state.best_top1 << "% at epoch " << summary.state.best_epoch
-            << ", " << std::setprecision(0) << summary.state.seconds << " s -> " << o.out << "\n";
+            << ", " << std::setprecision(0) << summary.state.seconds << " s of training -> " << o.out << "\n";
   }
 }
 

@@ -8,18 +8,6 @@
 
 namespace deepsc::nn {
 
-namespace {
-
-CscLayerOptions csc_template(const ModelOptions& o) {
-  return CscLayerOptions(1, 1, 3)
-      .lambda(o.csc_lambda())
-      .iterations(o.csc_iterations())
-      .solver(o.csc_solver())
-      .learnable_lambda(o.csc_learnable_lambda());
-}
-
-}  // namespace
-
 ResNetImpl::ResNetImpl(ResNetSpec spec, ModelOptions options) : spec_(std::move(spec)), options_(options) { reset(); }
 
 int64_t ResNetImpl::stage_width(int64_t stage) const {
@@ -38,8 +26,9 @@ void ResNetImpl::reset() {
   conv1 = nullptr;
   csc1 = nullptr;
   if (spec_.csc_stem) {
-    csc1 = register_module(
-        "conv1", CscLayer(csc_template(o).in_channels(o.in_channels()).atoms(width0).kernel_size(k).stride(s).padding(p)));
+    auto stem = o.csc();
+    stem.in_channels(o.in_channels()).atoms(width0).kernel_size(k).stride(s).padding(p).dilation(1);
+    csc1 = register_module("conv1", CscLayer(stem));
   } else {
     conv1 = register_module(
         "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels(), width0, k).stride(s).padding(p).bias(false)));
@@ -54,7 +43,7 @@ void ResNetImpl::reset() {
     for (int64_t b = 0; b < spec_.layers[static_cast<size_t>(i)]; ++b) {
       BasicBlockOptions block(in_planes, planes, b == 0 && i > 0 ? 2 : 1);
       block.shortcut(spec_.shortcut);
-      if (spec_.csc_blocks) block.csc(csc_template(o));
+      if (spec_.csc_blocks) block.csc(o.csc());
       stage->push_back(BasicBlock(block));
       in_planes = planes;
     }
@@ -68,6 +57,9 @@ void ResNetImpl::reset() {
       torch::nn::init::kaiming_normal_(conv->weight, 0, torch::kFanOut, torch::kReLU);
     } else if (auto* csc = m->as<CscLayer>()) {
       torch::nn::init::kaiming_normal_(csc->weight, 0, torch::kFanOut, torch::kReLU);
+      // The layer codes over unit-norm atoms; starting W on the sphere keeps the optimiser's first
+      // steps those of the published layer (which projects W in place).
+      if (csc->options.normalize_atoms()) csc->project_atoms();
     } else if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
       bn->weight.fill_(1);
       bn->bias.zero_();

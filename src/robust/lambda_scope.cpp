@@ -2,7 +2,7 @@
 
 namespace deepsc::robust {
 
-LambdaScope::LambdaScope(std::vector<nn::CscLayer> layers) : layers_(std::move(layers)) {
+LambdaScope::LambdaScope(std::vector<nn::CscLayer> layers) : layers_(std::move(layers)), recording_(layers_) {
   for (const auto& layer : layers_) {
     scalars_.push_back(layer->options.lambda());
     per_atom_.push_back(layer->lambda.defined() ? layer->lambda.detach().clone() : torch::Tensor());

@@ -8,6 +8,20 @@ namespace deepsc::sparse {
 
 torch::Tensor LinearOperator::normal(const torch::Tensor& codes) const { return adjoint(apply(codes)); }
 
+torch::Tensor LinearOperator::scaled_adjoint(const torch::Tensor& signals, double scale, const torch::Tensor& bias) const {
+  auto out = adjoint(signals) * scale;
+  if (!bias.defined()) return out;
+  if (bias.dim() != 1 || out.dim() < 2 || bias.size(0) != out.size(1)) {
+    std::ostringstream msg;
+    msg << "scaled_adjoint bias must be [" << (out.dim() >= 2 ? out.size(1) : 0) << "] (one per code channel), got "
+        << bias.sizes();
+    throw std::invalid_argument(msg.str());
+  }
+  std::vector<int64_t> shape(static_cast<size_t>(out.dim()), 1);
+  shape[1] = bias.size(0);
+  return out + bias.view(shape);
+}
+
 namespace {
 /// Generic z − η Dᵀ(D z − y) through apply/adjoint; works for any operator.
 class GenericGradientStep final : public GradientStep {
@@ -57,19 +71,25 @@ double LinearOperator::power_iteration(torch::Tensor& v, const LipschitzOptions&
     const double next = w.norm().item<double>();
     if (next == 0) return 0;  // D = 0 (or v in its null space at the first step, vanishingly rare)
     v = w / next;
-    if (std::abs(next - estimate) <= options.tol() * next) return next;
+    // ‖DᵀD v‖ never decreases along the iteration in exact arithmetic (DᵀD is symmetric, so
+    // ‖A²v‖ ≥ ‖Av‖² for unit v by Cauchy–Schwarz): a step that does not grow it by more than tol
+    // (relative) has converged, and a decrease is rounding at convergence.
+    if (next - estimate <= options.tol() * next) return std::max(next, estimate);
     estimate = next;
   }
   return estimate;
 }
 
-double LinearOperator::lipschitz_uncached(c10::IntArrayRef signal_shape, const LipschitzOptions& options) const {
+torch::Tensor LinearOperator::power_start(c10::IntArrayRef signal_shape) const {
   auto shape = code_shape(signal_shape);
   shape[0] = 1;
-  // A private generator keeps the estimate independent of (and from disturbing) the user's seed.
   auto gen = at::make_generator<at::CPUGeneratorImpl>(20240611);
-  auto v = torch::randn(shape, gen, torch::TensorOptions().dtype(torch::kDouble))
-               .to(tensor_options().device(), c10::typeMetaToScalarType(tensor_options().dtype()));
+  return torch::randn(shape, gen, torch::TensorOptions().dtype(torch::kDouble))
+      .to(tensor_options().device(), c10::typeMetaToScalarType(tensor_options().dtype()));
+}
+
+double LinearOperator::lipschitz_uncached(c10::IntArrayRef signal_shape, const LipschitzOptions& options) const {
+  auto v = power_start(signal_shape);
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     if (cached_vector_.defined() && cached_vector_.sizes() == v.sizes()) v = cached_vector_.clone();

@@ -78,6 +78,42 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   root[section][key.substr(dot + 1)] = value;
 }
 
+/// The csc_* keys of the model section into the CSC layer template.
+void read_csc(Section& model, nn::CscLayerOptions& csc) {
+  double lambda = csc.lambda(), step_scale = csc.step_scale(), power_tol = csc.power_tol();
+  int64_t iterations = csc.iterations(), power_iterations = csc.power_iterations();
+  bool learnable = csc.learnable_lambda(), nonneg = csc.nonneg(), normalize = csc.normalize_atoms();
+  std::string solver = nn::csc_solver_name(csc.solver());
+  model.read("csc_lambda", lambda);
+  model.read("csc_learnable_lambda", learnable);
+  model.read("csc_iterations", iterations);
+  model.read("csc_solver", solver);
+  model.read("csc_nonneg", nonneg);
+  model.read("csc_step_scale", step_scale);
+  model.read("csc_normalize_atoms", normalize);
+  model.read("csc_power_iterations", power_iterations);
+  model.read("csc_power_tol", power_tol);
+  nn::CscSolver parsed = csc.solver();
+  try {
+    parsed = nn::parse_csc_solver(solver);
+  } catch (const std::invalid_argument&) {
+    model.fail("model.csc_solver", "must be ista, fista or published (got " + solver + ")");
+  }
+  csc.lambda(lambda).learnable_lambda(learnable).iterations(iterations).solver(parsed).nonneg(nonneg)
+      .step_scale(step_scale).normalize_atoms(normalize).power_iterations(power_iterations).power_tol(power_tol);
+}
+
+/// The CSC options' own checks, reported as "model.csc_<option>".
+void check_csc(const nn::CscLayerOptions& csc, const std::string& origin) {
+  auto sized = csc;
+  sized.in_channels(1).atoms(1).kernel_size(1);
+  try {
+    nn::check_csc_layer_options(sized);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(origin + ": model.csc_" + e.what());
+  }
+}
+
 }  // namespace
 
 TrainConfig parse_config(const std::string& yaml, const std::vector<std::string>& overrides, const std::string& origin) {
@@ -102,9 +138,7 @@ TrainConfig parse_config(const std::string& yaml, const std::vector<std::string>
   model.read("name", c.model.name);
   model.read("stem", c.model.stem);
   model.read("width", c.model.width);
-  model.read("csc_lambda", c.model.csc_lambda);
-  model.read("csc_iterations", c.model.csc_iterations);
-  model.read("csc_solver", c.model.csc_solver);
+  read_csc(model, c.model.csc);
   model.reject_unknown();
 
   Section data(root, "data", origin);
@@ -138,8 +172,7 @@ TrainConfig parse_config(const std::string& yaml, const std::vector<std::string>
   optim.reject_unknown();
 
   require(c.model.width > 0, origin, "model.width", "must be > 0");
-  require(c.model.csc_lambda >= 0, origin, "model.csc_lambda", "must be >= 0");
-  require(c.model.csc_iterations >= 1, origin, "model.csc_iterations", "must be >= 1");
+  check_csc(c.model.csc, origin);
   require(c.model.stem == "cifar" || c.model.stem == "imagenet", origin, "model.stem", "must be cifar or imagenet");
   require(c.data.augment == "none" || c.data.augment == "crop-flip" || c.data.augment == "resized-crop-flip", origin,
           "data.augment", "must be none, crop-flip or resized-crop-flip");
@@ -180,13 +213,23 @@ TrainConfig load_config(const std::string& path, const std::vector<std::string>&
 
 std::string to_yaml(const TrainConfig& c) {
   YAML::Emitter e;
+  // 15 significant digits: a value typed as a decimal (0.3, 1e-6) is written back as typed and
+  // parses to the same double; 17 would print 0.29999999999999999.
+  e.SetDoublePrecision(15);
+  e.SetFloatPrecision(15);
   e << YAML::BeginMap;
   e << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "name" << YAML::Value << c.model.name << YAML::Key << "stem" << YAML::Value << c.model.stem;
-  e << YAML::Key << "width" << YAML::Value << c.model.width << YAML::Key << "csc_lambda" << YAML::Value
-    << c.model.csc_lambda;
-  e << YAML::Key << "csc_iterations" << YAML::Value << c.model.csc_iterations << YAML::Key << "csc_solver"
-    << YAML::Value << c.model.csc_solver;
+  const auto& csc = c.model.csc;
+  e << YAML::Key << "width" << YAML::Value << c.model.width << YAML::Key << "csc_lambda" << YAML::Value << csc.lambda();
+  e << YAML::Key << "csc_learnable_lambda" << YAML::Value << csc.learnable_lambda();
+  e << YAML::Key << "csc_iterations" << YAML::Value << csc.iterations() << YAML::Key << "csc_solver" << YAML::Value
+    << nn::csc_solver_name(csc.solver());
+  e << YAML::Key << "csc_nonneg" << YAML::Value << csc.nonneg() << YAML::Key << "csc_step_scale" << YAML::Value
+    << csc.step_scale();
+  e << YAML::Key << "csc_normalize_atoms" << YAML::Value << csc.normalize_atoms();
+  e << YAML::Key << "csc_power_iterations" << YAML::Value << csc.power_iterations() << YAML::Key << "csc_power_tol"
+    << YAML::Value << csc.power_tol();
   e << YAML::EndMap;
   e << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "kind" << YAML::Value << c.data.kind << YAML::Key << "root" << YAML::Value << c.data.root;

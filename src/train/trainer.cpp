@@ -1,5 +1,6 @@
 #include "deepsc/train/trainer.h"
 
+#include "deepsc/data/atomic_file.h"
 #include "deepsc/train/schedule.h"
 
 #include <chrono>
@@ -7,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 namespace deepsc::train {
 
@@ -22,16 +22,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 /// Writes `text` to `path` through a temporary file and a rename.
 void write_atomically(const fs::path& path, const std::string& text) {
-  const auto temporary = path.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) {
-      std::remove(temporary.c_str());
-      throw std::runtime_error(path.string() + ": cannot write");
-    }
-  }
-  fs::rename(temporary, path);
+  data::write_file_atomically(path.string(), text);
 }
 
 std::string read_text(const fs::path& path) {
@@ -95,6 +86,7 @@ EvalResult evaluate(nn::Classifier& model, data::DataLoader& loader, const torch
   model.eval();
   torch::NoGradGuard no_grad;
   const auto layers = model.csc_layers();
+  nn::ResidualRecording recording(layers);  // the residuals are reported
   EvalResult r;
   r.csc_residuals.assign(layers.size(), 0.0);
   double loss_sum = 0;
@@ -127,9 +119,7 @@ std::shared_ptr<nn::Classifier> build_model(const ModelConfig& c, int64_t channe
                      .in_channels(channels)
                      .stem(nn::parse_stem(c.stem))
                      .width(c.width)
-                     .csc_lambda(c.csc_lambda)
-                     .csc_iterations(c.csc_iterations)
-                     .csc_solver(nn::parse_csc_solver(c.csc_solver));
+                     .csc(c.csc);
   return nn::make_model(c.name, options);
 }
 

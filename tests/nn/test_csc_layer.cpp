@@ -144,6 +144,7 @@ TEST(CscLayer, StrideTwoCodesAnInputWithOneOddAndOneEvenSide) {
     torch::NoGradGuard no_grad;
     layer->weight.copy_(w);
   }
+  layer->set_record_residual(true);
   auto codes = layer->forward(x);
   ASSERT_EQ(codes.sizes(), (std::vector<int64_t>{2, 4, 4, 5}));
   // D·c has the input's size: output padding 0 rows (7 = 2·3 − 2 + 3) and 1 column (10).
@@ -248,8 +249,9 @@ TEST(CscLayer, GradientsMatchCentralDifferences) {
 
   // Weights: η is a constant for autograd, so differences hold it fixed (the explicit loop equals
   // the layer, as the tests above show).
+  // The layer codes over W[j]/‖W[j]‖, so the differences go through the normalisation too.
   auto fw = [&](const torch::Tensor& wi) {
-    return (explicit_codes(xd, wi, lam, eta, g, CscSolver::Published, 3) * probe).sum().item<double>();
+    return (explicit_codes(xd, unit_atoms(wi), lam, eta, g, CscSolver::Published, 3) * probe).sum().item<double>();
   };
   EXPECT_LT(std::abs(fw(w) - loss.item<double>()), 1e-10);
   auto numeric_w = torch::zeros_like(w);
@@ -337,13 +339,17 @@ TEST(CscLayer, AtomsAreUnitNormAndResidualIsMeasuredOnTheInput) {
       torch::NoGradGuard no_grad;
       layer->weight.mul_(5);
     }
+    const auto before = layer->weight.detach().clone();
+    layer->set_record_residual(true);
     auto x = torch::randn({4, 3, 12, 12});
     auto codes = layer->forward(x);
-    auto norms = layer->weight.detach().reshape({6, -1}).norm(2, {1});
+    // The effective dictionary has unit-norm atoms; W itself is left as it was.
+    auto norms = layer->dictionary().detach().reshape({6, -1}).norm(2, {1});
     EXPECT_LT(max_abs(norms - 1), 1e-6);
+    EXPECT_TRUE(torch::equal(layer->weight, before));
     EXPECT_LT(codes.min().item<double>(), 0);  // signed codes with nonneg(false)
     const Geometry g{stride, 1, 12};
-    auto expected = (x - synth(codes.detach(), layer->weight.detach(), g)).pow(2).sum({1, 2, 3});
+    auto expected = (x - synth(codes.detach(), layer->dictionary().detach(), g)).pow(2).sum({1, 2, 3});
     auto residual = layer->last_residual();
     ASSERT_EQ(residual.sizes(), c10::IntArrayRef({4}));
     EXPECT_FALSE(residual.requires_grad());
@@ -441,3 +447,4 @@ TEST(CscLayer, ReusedAnalysisGivesTheCodesOfAFreshForward) {
   EXPECT_LT(max_abs(reusing->forward(x) - fresh->forward(x)), 1e-12);
   EXPECT_GT(reusing->forward(x).abs().sum().item<double>(), 0);
 }
+

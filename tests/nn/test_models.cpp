@@ -6,6 +6,7 @@
 #include <sstream>
 
 using deepsc::nn::Classifier;
+using deepsc::nn::CscLayerOptions;
 using deepsc::nn::ModelOptions;
 using deepsc::nn::Stem;
 using deepsc::nn::make_model;
@@ -50,6 +51,7 @@ TEST(Models, EveryNameGivesLogitsForBothStemsAndChannelCounts) {
         const int64_t size = stem == Stem::Cifar ? 32 : 64;
         torch::NoGradGuard no_grad;
         model->eval();
+        deepsc::nn::ResidualRecording recording(model->csc_layers());
         auto logits = model->forward(torch::randn({2, channels, size, size}));
         EXPECT_EQ(logits.sizes(), c10::IntArrayRef({2, 7})) << name;
         EXPECT_TRUE(torch::isfinite(logits).all().item<bool>()) << name;
@@ -81,7 +83,7 @@ TEST(Models, ParameterCountsAtWidthOneMatchResNet) {
   const int64_t projections = (64 * 128 + 2 * 128) + (128 * 256 + 2 * 256) + (256 * 512 + 2 * 512);
   EXPECT_EQ(count_parameters(*make_model("sdnet18-all-noshortcut", o)), resnet18 - projections);
   // A learnable λ adds one parameter per atom: 64 in the stem.
-  EXPECT_EQ(count_parameters(*make_model("sdnet18", ModelOptions().csc_learnable_lambda(true))), resnet18 + 64);
+  EXPECT_EQ(count_parameters(*make_model("sdnet18", ModelOptions().csc(CscLayerOptions().learnable_lambda(true)))), resnet18 + 64);
 }
 
 TEST(Models, WidthMultiplierScalesChannels) {
@@ -96,8 +98,8 @@ TEST(Models, WidthMultiplierScalesChannels) {
 
 TEST(Models, BackwardReachesCscWeightsAndLearnableLambda) {
   torch::manual_seed(1);
-  auto model = make_model("sdnet18-all", ModelOptions().in_channels(1).width(0.25).csc_learnable_lambda(true)
-                                             .csc_solver(deepsc::nn::CscSolver::Fista).csc_iterations(3));
+  auto model = make_model("sdnet18-all", ModelOptions().in_channels(1).width(0.25).csc(
+                                             CscLayerOptions().learnable_lambda(true).solver(deepsc::nn::CscSolver::Fista).iterations(3)));
   auto images = torch::randn({4, 1, 28, 28});
   auto loss = torch::nn::functional::cross_entropy(model->forward(images), torch::randint(10, {4}, torch::kLong));
   loss.backward();
@@ -115,7 +117,7 @@ TEST(Models, BackwardReachesCscWeightsAndLearnableLambda) {
 TEST(Models, SaveLoadAndCloneReproduceOutputsExactly) {
   torch::manual_seed(2);
   for (const std::string name : {"resnet18", "sdnet18", "sdnet18-all"}) {
-    const auto o = ModelOptions().in_channels(1).width(0.25).csc_learnable_lambda(true);
+    const auto o = ModelOptions().in_channels(1).width(0.25).csc(CscLayerOptions().learnable_lambda(true));
     auto model = make_model(name, o);
     auto images = torch::randn({4, 1, 28, 28});
     train_step(*model, images, 10);
@@ -148,12 +150,88 @@ TEST(Models, UnknownNamesAndBadOptionsAreNamed) {
   EXPECT_NE(error_of([] { make_model("resnet18", ModelOptions().width(0)); }).find("width"), std::string::npos);
   EXPECT_NE(error_of([] { make_model("resnet18", ModelOptions().num_classes(0)); }).find("num_classes"), std::string::npos);
   EXPECT_NE(error_of([] { make_model("resnet18", ModelOptions().in_channels(0)); }).find("in_channels"), std::string::npos);
-  EXPECT_NE(error_of([] { make_model("sdnet18", ModelOptions().csc_lambda(-1)); }).find("csc_lambda"), std::string::npos);
-  EXPECT_NE(error_of([] { make_model("sdnet18", ModelOptions().csc_iterations(0)); }).find("csc_iterations"),
+  EXPECT_NE(error_of([] { make_model("sdnet18", ModelOptions().csc(CscLayerOptions().lambda(-1))); }).find("csc_lambda"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { make_model("sdnet18", ModelOptions().csc(CscLayerOptions().iterations(0))); }).find("csc_iterations"),
             std::string::npos);
   EXPECT_EQ(deepsc::nn::parse_stem("imagenet"), Stem::ImageNet);
   EXPECT_NE(error_of([] { deepsc::nn::parse_stem("mnist"); }).find("cifar or imagenet"), std::string::npos);
   auto model = make_model("resnet18", ModelOptions().width(0.25));
   EXPECT_NE(error_of([&] { model->forward(torch::randn({2, 1, 32, 32})); }).find("images must be [N, 3, H, W]"),
             std::string::npos);
+}
+
+namespace {
+
+/// A classifier from outside the ResNet family: global average pool → Linear.
+class PooledLinearImpl : public torch::nn::Cloneable<PooledLinearImpl>, public Classifier {
+ public:
+  explicit PooledLinearImpl(ModelOptions options) : options_(std::move(options)) { reset(); }
+  void reset() override { fc = register_module("fc", torch::nn::Linear(options_.in_channels(), options_.num_classes())); }
+  torch::Tensor forward(torch::Tensor images) override { return fc(images.mean({2, 3})); }
+  std::vector<deepsc::nn::CscLayer> csc_layers() const override { return {}; }
+  torch::nn::Linear fc{nullptr};
+
+ private:
+  ModelOptions options_;
+};
+
+}  // namespace
+
+TEST(Models, TheRegistryBuildsAnyRegisteredClassifier) {
+  const std::vector<std::string> family{"resnet18",    "resnet34",    "sdnet18",
+                                        "sdnet34",     "sdnet18-all", "sdnet34-all",
+                                        "sdnet18-all-noshortcut", "sdnet34-all-noshortcut"};
+  for (const auto& name : family) {
+    auto model = make_model(name, ModelOptions().num_classes(3).in_channels(1).width(0.0625));
+    ASSERT_TRUE(model) << name;
+    EXPECT_EQ(model->forward(torch::randn({2, 1, 16, 16})).sizes(), c10::IntArrayRef({2, 3})) << name;
+  }
+  deepsc::nn::register_model("pooled-linear", [](const ModelOptions& o) -> std::shared_ptr<Classifier> {
+    return std::make_shared<PooledLinearImpl>(o);
+  });
+  const auto names = deepsc::nn::model_names();
+  ASSERT_EQ(names.size(), family.size() + 1);
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 8), family);
+  EXPECT_EQ(names.back(), "pooled-linear");
+  auto custom = make_model("pooled-linear", ModelOptions().num_classes(4).in_channels(2));
+  ASSERT_TRUE(std::dynamic_pointer_cast<PooledLinearImpl>(custom));
+  EXPECT_EQ(custom->forward(torch::randn({5, 2, 8, 8})).sizes(), c10::IntArrayRef({5, 4}));
+  EXPECT_TRUE(custom->csc_layers().empty());
+  // The options are checked before any builder runs; a name is registered once.
+  EXPECT_NE(error_of([] { make_model("pooled-linear", ModelOptions().num_classes(0)); }).find("num_classes"),
+            std::string::npos);
+  EXPECT_NE(error_of([] {
+              deepsc::nn::register_model("sdnet18", [](const ModelOptions&) { return std::shared_ptr<Classifier>(); });
+            }).find("already registered"),
+            std::string::npos);
+  EXPECT_THROW(deepsc::nn::register_model("", [](const ModelOptions&) { return std::shared_ptr<Classifier>(); }),
+               std::invalid_argument);
+  EXPECT_THROW(deepsc::nn::register_model("nothing", nullptr), std::invalid_argument);
+}
+
+TEST(Models, TheCscTemplateReachesEveryCscLayer) {
+  const auto csc = CscLayerOptions().lambda(0.3).iterations(4).solver(deepsc::nn::CscSolver::Ista).nonneg(false)
+                       .step_scale(0.5).learnable_lambda(true).power_iterations(7).power_tol(1e-3);
+  auto model = make_model("sdnet18-all", ModelOptions().in_channels(1).width(0.0625).csc(csc));
+  const auto layers = model->csc_layers();
+  ASSERT_EQ(layers.size(), 17u);
+  for (const auto& layer : layers) {
+    const auto& o = layer->options;
+    EXPECT_DOUBLE_EQ(o.lambda(), 0.3);
+    EXPECT_EQ(o.iterations(), 4);
+    EXPECT_EQ(o.solver(), deepsc::nn::CscSolver::Ista);
+    EXPECT_FALSE(o.nonneg());
+    EXPECT_DOUBLE_EQ(o.step_scale(), 0.5);
+    EXPECT_EQ(o.power_iterations(), 7);
+    EXPECT_DOUBLE_EQ(o.power_tol(), 1e-3);
+    ASSERT_TRUE(layer->lambda.defined());
+    EXPECT_TRUE(torch::allclose(layer->lambda, torch::full({o.atoms()}, 0.3)));
+    // The architecture sets the sizes.
+    EXPECT_EQ(o.kernel_size(), 3);
+    EXPECT_EQ(o.padding(), 1);
+    EXPECT_GE(o.in_channels(), 1);
+  }
+  EXPECT_EQ(layers.front()->options.in_channels(), 1);
+  EXPECT_EQ(layers.front()->options.atoms(), 4);
 }

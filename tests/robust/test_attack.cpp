@@ -245,7 +245,7 @@ TEST(Attack, LeavesTheModelUntouched) {
 TEST(Attack, GradientsFlowThroughAnSdnetCscLayer) {
   torch::manual_seed(0);
   auto model = deepsc::nn::make_model(
-      "sdnet18", deepsc::nn::ModelOptions().num_classes(4).in_channels(1).width(0.0625).csc_lambda(0.1));
+      "sdnet18", deepsc::nn::ModelOptions().num_classes(4).in_channels(1).width(0.0625).csc(deepsc::nn::CscLayerOptions().lambda(0.1)));
   model->eval();
   auto layers = model->csc_layers();
   ASSERT_FALSE(layers.empty());  // the stem is a CSC layer: every input gradient passes through it

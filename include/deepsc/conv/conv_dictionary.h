@@ -55,7 +55,7 @@ class ConvDictionary final : public sparse::LinearOperator {
   /// η·Dᵀ R + b in one convolution (weights η·W, bias b): the gradient step and the threshold of
   /// an unrolled ISTA step, fused so that the code-sized tensor is written once. `bias` is
   /// undefined (none) or [M], one value per atom. Differentiable in W, R and b.
-  torch::Tensor scaled_adjoint(const torch::Tensor& signals, double scale, const torch::Tensor& bias = {}) const;
+  torch::Tensor scaled_adjoint(const torch::Tensor& signals, double scale, const torch::Tensor& bias = {}) const override;
   /// [N, M, H', W'] with H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1. Throws std::invalid_argument naming
   /// the shapes when the signals have the wrong rank or channels, are smaller than one dilated
   /// atom, or when apply() would not give back their size (naming the output padding needed).

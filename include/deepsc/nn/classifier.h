@@ -24,14 +24,14 @@ struct ModelOptions {
   TORCH_ARG(Stem, stem) = Stem::Cifar;
   /// Width multiplier w > 0: stages have max(1, round(64w)), 128w, 256w, 512w channels.
   TORCH_ARG(double, width) = 1.0;
-  /// Options of every CSC layer (atoms/kernel/stride/padding are set by the architecture).
-  TORCH_ARG(double, csc_lambda) = 0.1;
-  TORCH_ARG(int64_t, csc_iterations) = 2;
-  TORCH_ARG(CscSolver, csc_solver) = CscSolver::Published;
-  TORCH_ARG(bool, csc_learnable_lambda) = false;
+  /// The template of every CSC layer: λ (learnable or not), iterations, solver, non-negativity,
+  /// step scale, atom normalisation, power-iteration settings. The architecture sets each layer's
+  /// in_channels, atoms, kernel_size, stride, padding and dilation.
+  TORCH_ARG(CscLayerOptions, csc) = CscLayerOptions();
 };
 
-/// Throws std::invalid_argument naming the first bad option.
+/// Throws std::invalid_argument naming the first bad option; a bad CSC option is named with the
+/// prefix "csc_" (e.g. csc_lambda), as the YAML presets spell it.
 void check_model_options(const ModelOptions& options);
 
 /// A classifier: images [N, C, H, W] → logits [N, num_classes].

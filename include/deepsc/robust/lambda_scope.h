@@ -11,7 +11,8 @@ namespace deepsc::robust {
 
 class LambdaScope {
  public:
-  /// Remembers every layer's λ (scalar, and per atom when learnable).
+  /// Remembers every layer's λ (scalar, and per atom when learnable) and records the layers'
+  /// residuals (CscLayer::last_residual) until the scope ends.
   explicit LambdaScope(std::vector<nn::CscLayer> layers);
   /// restore().
   ~LambdaScope();
@@ -34,6 +35,7 @@ class LambdaScope {
   std::vector<nn::CscLayer> layers_;
   std::vector<double> scalars_;
   std::vector<torch::Tensor> per_atom_;
+  nn::ResidualRecording recording_;
 };
 
 }  // namespace deepsc::robust

@@ -15,8 +15,12 @@
 namespace deepsc::sparse {
 
 /// Power-iteration settings for the Lipschitz constant L = ‖DᵀD‖₂ = σ_max(D)².
+/// The one stop rule of deepsc's power iteration (solvers, CSC layers): stop when the estimate
+/// grows by at most tol relative to itself, L_{i+1} − L_i ≤ tol·L_{i+1} (it never decreases in
+/// exact arithmetic, so a decrease is rounding at convergence), or after max_iter.
 struct LipschitzOptions {
-  /// Stop when the relative change of the estimate falls below tol.
+  /// Stop when the relative change of the estimate falls below tol (≥ 0; 0 runs to max_iter
+  /// unless the estimate stops changing exactly).
   TORCH_ARG(double, tol) = 1e-7;
   /// Iteration cap; the estimate after max_iter iterations is returned (it is a lower bound).
   TORCH_ARG(int64_t, max_iter) = 500;
@@ -45,6 +49,11 @@ class LinearOperator {
   virtual torch::Tensor apply(const torch::Tensor& codes) const = 0;
   /// Dᵀ r: signals [N, ...] → codes [N, ...].
   virtual torch::Tensor adjoint(const torch::Tensor& signals) const = 0;
+  /// s·Dᵀ r + b, b one value per code channel (dimension 1 of the codes: an atom) or undefined.
+  /// The gradient step and the threshold of an unrolled ISTA step in one call; differentiable in
+  /// the operator's weights, r and b. Default: two ops; ConvDictionary folds s into the weights
+  /// and b into the convolution's bias, so the code-sized tensor is written once.
+  virtual torch::Tensor scaled_adjoint(const torch::Tensor& signals, double scale, const torch::Tensor& bias = {}) const;
   /// DᵀD x. Default: adjoint(apply(x)); operators with a cheaper form override it.
   virtual torch::Tensor normal(const torch::Tensor& codes) const;
 
@@ -64,14 +73,21 @@ class LinearOperator {
   /// Drops the cached constant (call after changing the operator's weights).
   void invalidate_lipschitz() const;
 
+  /// Power iteration on normal() from `vector` (codes [1, ...], any non-zero tensor; replaced by
+  /// the last unit-norm iterate, so a later call warm-starts from it): returns the estimate of
+  /// L = ‖DᵀD‖₂ (a lower bound; 0 when D = 0) under the stop rule of LipschitzOptions. No autograd.
+  double power_iteration(torch::Tensor& vector, const LipschitzOptions& options) const;
+  /// The fixed pseudo-random start vector [1, ...code dims of `signal_shape`] of every power
+  /// iteration (a private generator: the estimate neither depends on nor disturbs the user's
+  /// seed, and two operators with equal weights compute the same L).
+  torch::Tensor power_start(c10::IntArrayRef signal_shape) const;
+
   /// Checks that `signals` has the operator's dtype/device and a shape code_shape() accepts;
   /// throws std::invalid_argument naming `what` and the mismatch.
   void check_signals(const torch::Tensor& signals, const char* what = "signals") const;
 
  protected:
   virtual double lipschitz_uncached(c10::IntArrayRef signal_shape, const LipschitzOptions& options) const;
-  /// Power iteration on normal() starting from `start` (updated in place with the eigenvector).
-  double power_iteration(torch::Tensor& start, const LipschitzOptions& options) const;
 
  private:
   mutable std::mutex cache_mutex_;

@@ -2,14 +2,20 @@
 /// A training run, as read from a YAML preset (configs/*.yaml) plus `--set key=value` overrides.
 /// Every field has a default; unknown keys are errors (a misspelt key must not be ignored).
 ///
-///   model:  name (registry name, nn::model_names()), stem (cifar | imagenet), width,
-///           csc_lambda, csc_iterations, csc_solver (ista | fista | published)
+///   model:  name (registry name, nn::model_names()), stem (cifar | imagenet), width, and every
+///           CSC layer's options (nn::CscLayerOptions, the template ModelOptions::csc) as flat
+///           keys csc_<option>: csc_lambda, csc_learnable_lambda (one λ per atom, learned),
+///           csc_iterations, csc_solver (ista | fista | published), csc_nonneg, csc_step_scale,
+///           csc_normalize_atoms, csc_power_iterations, csc_power_tol. The sizes (atoms, kernel,
+///           stride, padding) belong to the architecture and are not keys.
 ///   data:   kind (fashion-mnist | mnist | cifar10 | cifar100 | svhn | folder), root,
 ///           train_split, test_split, augment (none | crop-flip | resized-crop-flip),
 ///           image_size, crop_padding, test_resize (0: none), mean, std (one value per channel), workers
 ///   train:  epochs, batch_size, lr, momentum, nesterov, weight_decay, schedule (cosine | multistep),
 ///           min_lr (cosine), milestones + gamma (multistep, in epochs), label_smoothing,
 ///           eval_batch_size, max_steps_per_epoch (0: all; for quick smoke runs)
+
+#include "deepsc/nn/csc_layer.h"
 
 #include <cstdint>
 #include <string>
@@ -21,9 +27,8 @@ struct ModelConfig {
   std::string name = "sdnet18";
   std::string stem = "cifar";
   double width = 1.0;
-  double csc_lambda = 0.1;
-  int64_t csc_iterations = 2;
-  std::string csc_solver = "published";
+  /// Every CSC layer's options (the csc_* keys); build_model hands them to nn::ModelOptions::csc.
+  nn::CscLayerOptions csc;
 };
 
 struct DataConfig {
