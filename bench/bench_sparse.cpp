@@ -4,15 +4,18 @@
 //   FistaIteration/N  one FISTA iteration on D [64, 256] with N signals, in GEMM-equivalent flops
 //   Omp/K             Batch-OMP of 20,000 signals to K non-zeros
 //   CoordinateDescent lasso by coordinate descent, 20,000 signals, λ = 0.1, relative-change tol 1e-2
+//   Solver/<name>     every solver of the registry that runs on a dense dictionary, 4096 signals,
+//                     λ = β = 0.1, K = 8, tol 1e-4 (a solver added to the registry shows up here)
+// The solver benchmarks run through the solver registry, as the command line does.
 #include "deepsc/core/runtime.h"
-#include "deepsc/sparse/coordinate_descent.h"
 #include "deepsc/sparse/dense_dictionary.h"
-#include "deepsc/sparse/omp.h"
 #include "deepsc/sparse/proximal_gradient.h"
+#include "deepsc/sparse/solver_registry.h"
 
 #include <benchmark/benchmark.h>
 
 #include <cstring>
+#include <string>
 
 using namespace deepsc::sparse;
 
@@ -82,20 +85,30 @@ void ShrinkAndExtrapolate(benchmark::State& state) {
 }
 BENCHMARK(ShrinkAndExtrapolate)->Unit(benchmark::kMicrosecond);
 
-void Omp(benchmark::State& state) {
-  auto p = make_problem(64, 256, 20000);
+/// Runs the registered solver `name` with `request` on D [64, 256] and `count` signals.
+void run_registered(benchmark::State& state, const std::string& name, const SolverRequest& request, int64_t count) {
+  auto p = make_problem(64, 256, count);
   DenseDictionary dict(p.d);
-  for (auto _ : state) benchmark::DoNotOptimize(omp(dict, p.y, OmpOptions().sparsity(state.range(0))).codes.data_ptr());
+  for (auto _ : state) benchmark::DoNotOptimize(solver_registry().run(name, dict, p.y, request).result.codes.data_ptr());
 }
+
+void Omp(benchmark::State& state) { run_registered(state, "omp", SolverRequest().sparsity(state.range(0)), 20000); }
 BENCHMARK(Omp)->Arg(8)->Unit(benchmark::kMillisecond);
 
 void CoordinateDescent(benchmark::State& state) {
-  auto p = make_problem(64, 256, 20000);
-  DenseDictionary dict(p.d);
-  auto opts = CoordinateDescentOptions(0.1).tol(1e-2).stop_rule(StopRule::RelativeChange);
-  for (auto _ : state) benchmark::DoNotOptimize(coordinate_descent(dict, p.y, opts).codes.data_ptr());
+  run_registered(state, "cd", SolverRequest().lambda(0.1).tol(1e-2).stop_rule(StopRule::RelativeChange), 20000);
 }
 BENCHMARK(CoordinateDescent)->Unit(benchmark::kMillisecond);
+
+/// Solver/<name> for every registered solver that runs on a dense dictionary on CPU.
+void register_every_solver() {
+  const auto request = SolverRequest().lambda(0.1).beta(0.1).sparsity(8).tol(1e-4);
+  for (const auto& name : solver_registry().names_where([](const SolverCapabilities& c) { return c.dense; })) {
+    benchmark::RegisterBenchmark(("Solver/" + name).c_str(), [name, request](benchmark::State& state) {
+      run_registered(state, name, request, 4096);
+    })->Unit(benchmark::kMillisecond);
+  }
+}
 
 }  // namespace
 
@@ -109,6 +122,7 @@ int main(int argc, char** argv) {
   }
   deepsc::apply_runtime(runtime);
   int count = static_cast<int>(rest.size());
+  register_every_solver();
   benchmark::Initialize(&count, rest.data());
   if (benchmark::ReportUnrecognizedArguments(count, rest.data())) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -1,4 +1,4 @@
-// deepsc coherence: mutual coherence μ(D) and the recovery bound ½(1 + 1/μ) (seed, Theorem 2).
+// deepsc coherence: mutual coherence μ(D) and the recovery bound ½(1 + 1/μ) (Donoho & Elad 2003; Theorem 2 of the lecture, Zhang 2024).
 #include "cli.h"
 #include "command_support.h"
 
@@ -23,8 +23,7 @@ Action add_coherence_command(CLI::App& app) {
     auto d = load_float_array(o->dict, "--dict", 2).to(parse_device(ctx.runtime.device));
     const double mu = sparse::mutual_coherence(d);
     const double bound = sparse::recovery_bound(mu);
-    // Largest support size strictly below the bound.
-    const int64_t guaranteed = std::isfinite(bound) ? static_cast<int64_t>(std::ceil(bound) - 1) : d.size(1);
+    const int64_t guaranteed = sparse::guaranteed_support_size(mu, d.size(1));
     if (o->json) {
       ctx.out << nlohmann::json{{"mu", mu}, {"bound", bound}, {"max_guaranteed_nonzeros", guaranteed},
                                 {"signal_dim", d.size(0)}, {"atoms", d.size(1)}}

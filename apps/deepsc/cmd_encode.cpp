@@ -1,59 +1,107 @@
-// deepsc encode: sparse-code signals with a dense dictionary (one-step thresholding, ISTA, FISTA,
-// coordinate descent, Batch-OMP) — D.npy is [n, m] (columns are atoms), Y.npy is [N, n], X.npy is
-// [N, m], same dtype — or with a convolutional one (--conv-dict, see encode_conv.cpp).
+// deepsc encode: sparse-code signals with a dense dictionary — D.npy is [n, m] (columns are
+// atoms), Y.npy is [N, n], X.npy is [N, m], same dtype — or with a convolutional one (--conv-dict,
+// see encode_conv.cpp), by any solver of the registry (deepsc/conv/solver_registry.h).
 #include "command_support.h"
 #include "encode_options.h"
 
+#include "deepsc/conv/solver_registry.h"
 #include "deepsc/data/npy_tensor.h"
-#include "deepsc/sparse/coordinate_descent.h"
 #include "deepsc/sparse/dense_dictionary.h"
-#include "deepsc/sparse/omp.h"
-#include "deepsc/sparse/proximal_gradient.h"
-#include "deepsc/sparse/thresholding.h"
 
 #include <iomanip>
 #include <memory>
 
 namespace deepsc::cli {
 
-sparse::ProximalGradientOptions proximal_options(const EncodeOptions& o) {
-  auto opts = sparse::ProximalGradientOptions(o.lambda)
-                  .max_iter(o.max_iter)
-                  .tol(o.tol)
-                  .nonneg(o.nonneg)
-                  .stop_rule(sparse::parse_stop_rule(o.stop))
-                  .check_every(o.stop == "gap" ? 10 : 1)
-                  .adaptive_restart(!o.no_restart)
-                  .step_scale(o.step_scale);
-  if (o.iters > 0) opts.max_iter(o.iters).tol(0);  // exactly --iters iterations from X = 0
-  return opts;
+namespace {
+
+using Capabilities = sparse::SolverCapabilities;
+
+/// The names of the solvers whose capabilities satisfy `keep`, as "a, b or c".
+std::string solvers_where(bool (*keep)(const Capabilities&)) {
+  return sparse::join_names(conv::solver_registry().names_where(keep));
 }
 
-void report_encoding(const EncodeOptions& o, Context& ctx, const sparse::SolverResult& result, double seconds,
-                     int64_t signals, torch::ScalarType dtype, const nlohmann::json& shape) {
+/// "threshold | ista | … | cd (--dict, CPU) | admm (--conv-dict, stride 1)" from the registry.
+std::string solver_help() {
+  std::string help;
+  for (const auto& name : conv::solver_names()) {
+    const auto& s = conv::find_solver(name).supports;
+    std::string notes = !s.convolutional ? "--dict" : !s.dense ? "--conv-dict" : "";
+    if (s.stride_one) notes += ", stride 1";
+    if (s.cpu_only) notes += notes.empty() ? "CPU" : ", CPU";
+    help += (help.empty() ? "" : " | ") + name + (notes.empty() ? "" : " (" + notes + ")");
+  }
+  return help;
+}
+
+}  // namespace
+
+sparse::SolverRequest solver_request(const EncodeOptions& o) {
+  return sparse::SolverRequest()
+      .lambda(o.lambda)
+      .beta(o.beta)
+      .shrinkage(sparse::parse_shrinkage(o.shrinkage))
+      .sparsity(o.sparsity)
+      .epsilon(o.epsilon)
+      .max_iter(o.max_iter)
+      .iters(o.iters)
+      .tol(o.tol)
+      .stop_rule(sparse::parse_stop_rule(o.stop))
+      .nonneg(o.nonneg)
+      .adaptive_restart(!o.no_restart)
+      .step_scale(o.step_scale);
+}
+
+void check_solver_choice(const EncodeOptions& o, const std::string& device, bool convolutional) {
+  const auto& s = conv::find_solver(o.solver).supports;
+  const std::string solver = "--solver " + o.solver;
+  if (o.iters > 0 && !s.fixed_iterations)
+    throw std::invalid_argument("--iters applies to --solver " + solvers_where([](const Capabilities& c) { return c.fixed_iterations; }));
+  if (convolutional && !s.convolutional)
+    throw std::invalid_argument(solver + " needs a dense --dict; with --conv-dict use " +
+                                solvers_where([](const Capabilities& c) { return c.convolutional; }));
+  if (!convolutional && !s.dense)
+    throw std::invalid_argument(solver + " needs --conv-dict (it solves convolutional sparse coding)");
+  if (o.nonneg && !s.nonneg) throw std::invalid_argument("--nonneg is not available with " + solver);
+  if (s.control == sparse::SparsityControl::Support && o.sparsity == 0 && o.epsilon == 0)
+    throw std::invalid_argument(solver + " needs --sparsity K or --epsilon");
+  if (s.cpu_only && !parse_device(device).is_cpu())
+    throw std::invalid_argument(solver + " runs on CPU only; use --device cpu or --solver " +
+                                solvers_where([](const Capabilities& c) { return !c.cpu_only && c.dense; }));
+  if (convolutional && s.stride_one && o.stride != 1)
+    throw std::invalid_argument(solver + " needs --stride 1 (the FFT diagonalises only stride-1 convolutions); use " +
+                                solvers_where([](const Capabilities& c) { return c.convolutional && !c.stride_one; }) +
+                                " for strided dictionaries");
+}
+
+void report_encoding(const EncodeOptions& o, Context& ctx, const sparse::SolverRun& run, int64_t signals,
+                     torch::ScalarType dtype, const nlohmann::json& shape) {
+  const auto& result = run.result;
   const double nonzeros = signals ? (result.codes != 0).sum().item<double>() / signals : 0.0;
+  const auto& s = conv::find_solver(o.solver).supports;
   if (o.json) {
     nlohmann::json j{{"solver", o.solver},          {"signals", signals},
                      {"objective", result.objective}, {"iterations", result.iterations},
-                     {"converged", result.converged}, {"seconds", seconds},
+                     {"converged", result.converged}, {"seconds", run.seconds},
                      {"nonzeros_per_signal", nonzeros}, {"out", o.out},
                      {"dtype", dtype_name(dtype)}};
     j.update(shape);
-    if (o.solver == "threshold") {
+    if (s.control == sparse::SparsityControl::Threshold) {
       j["beta"] = o.beta;
-    } else if (o.solver == "omp") {
+    } else if (s.control == sparse::SparsityControl::Support) {
       j["sparsity"] = o.sparsity, j["epsilon"] = o.epsilon;
     } else {
       j["lambda"] = o.lambda;
     }
+    if (s.gradient_step) j["lipschitz"] = run.lipschitz, j["step"] = run.step;
     ctx.out << j.dump() << "\n";
   } else {
-    const bool fixed = o.iters > 0 && (o.solver == "ista" || o.solver == "fista");
     ctx.out << "encoded " << signals << " signals " << shape.dump() << " with " << o.solver << ": objective "
             << std::setprecision(8) << result.objective << ", " << result.iterations << " iterations, "
             << (result.converged ? "converged"
-                                 : fixed ? "as asked (--iters)" : "NOT converged (raise --max-iter or --tol)")
-            << ", " << std::setprecision(3) << nonzeros << " non-zeros per signal, " << seconds << " s -> " << o.out
+                                 : o.iters > 0 ? "as asked (--iters)" : "NOT converged (raise --max-iter or --tol)")
+            << ", " << std::setprecision(3) << nonzeros << " non-zeros per signal, " << run.seconds << " s -> " << o.out
             << "\n";
   }
 }
@@ -70,37 +118,12 @@ void run_dense_encode(const EncodeOptions& o, Context& ctx) {
     throw std::invalid_argument("--signals rows have length " + std::to_string(y.size(1)) + " but --dict atoms have length " +
                                 std::to_string(d.size(0)) + " (D is [n, m], Y is [N, n])");
   }
-  d = d.to(device);
   y = y.to(device);
-  sparse::DenseDictionary dict(d, o.normalize);
-
-  Stopwatch clock;
-  sparse::SolverResult result;
-  if (o.solver == "threshold") {
-    auto kind = sparse::parse_shrinkage(o.nonneg ? "nonneg" : o.shrinkage);
-    result = sparse::threshold(dict, y, sparse::ThresholdingOptions(o.beta).shrinkage(kind).sparsity(o.sparsity));
-  } else if (o.solver == "ista" || o.solver == "fista") {
-    const auto opts = proximal_options(o);
-    result = o.solver == "ista" ? sparse::ista(dict, y, opts) : sparse::fista(dict, y, opts);
-  } else if (o.solver == "cd") {
-    result = sparse::coordinate_descent(dict, y,
-                                        sparse::CoordinateDescentOptions(o.lambda)
-                                            .max_iter(o.max_iter)
-                                            .tol(o.tol)
-                                            .nonneg(o.nonneg)
-                                            .stop_rule(sparse::parse_stop_rule(o.stop)));
-  } else if (o.solver == "omp") {
-    if (o.nonneg) throw std::invalid_argument("--nonneg is not available with --solver omp");
-    result = sparse::omp(dict, y, sparse::OmpOptions().sparsity(o.sparsity).epsilon(o.epsilon));
-  }
-  synchronize(device);
-  const double seconds = clock.seconds();
-
-  data::save_npy(o.out, result.codes.cpu());
-  report_encoding(o, ctx, result, seconds, y.size(0), y.scalar_type(),
-                  {{"signal_dim", d.size(0)}, {"atoms", d.size(1)}});
+  sparse::DenseDictionary dict(d.to(device), o.normalize);
+  const auto run = conv::solver_registry().run(o.solver, dict, y, solver_request(o));
+  data::save_npy(o.out, run.result.codes.cpu());
+  report_encoding(o, ctx, run, y.size(0), y.scalar_type(), {{"signal_dim", d.size(0)}, {"atoms", d.size(1)}});
 }
-
 
 Action add_encode_command(CLI::App& app) {
   auto o = std::make_shared<EncodeOptions>();
@@ -115,10 +138,7 @@ Action add_encode_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out, "Codes X.npy, [N, m] or [N, M, H', W'] (written atomically)")->required();
-  cmd->add_option("--solver", o->solver,
-                  "threshold | ista | fista | cd (coordinate descent, --dict, CPU) | omp (--dict) | admm (--conv-dict)")
-      ->check(CLI::IsMember({"threshold", "ista", "fista", "cd", "omp", "admm"}))
-      ->capture_default_str();
+  cmd->add_option("--solver", o->solver, solver_help())->check(CLI::IsMember(conv::solver_names()))->capture_default_str();
   cmd->add_option("--lambda", o->lambda, "ISTA/FISTA/CD/ADMM: weight of ||X||_1")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--beta", o->beta, "threshold: the threshold beta")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--shrinkage", o->shrinkage, "threshold: soft | hard | nonneg")
@@ -144,16 +164,12 @@ Action add_encode_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print a JSON summary instead of text");
   return [o](Context& ctx) {
     if (o->dict.empty() && o->conv_dict.empty()) throw std::invalid_argument("encode needs --dict D.npy or --conv-dict W.npy");
-    if (o->iters > 0 && o->solver != "ista" && o->solver != "fista")
-      throw std::invalid_argument("--iters applies to --solver ista or fista");
-    if (!o->conv_dict.empty()) {
+    check_solver_choice(*o, ctx.runtime.device, !o->conv_dict.empty());
+    if (o->conv_dict.empty()) {
+      run_dense_encode(*o, ctx);
+    } else {
       run_conv_encode(*o, ctx);
-      return;
     }
-    if (o->solver == "admm") throw std::invalid_argument("--solver admm needs --conv-dict (it solves convolutional sparse coding)");
-    if (o->solver == "omp" && o->sparsity == 0 && o->epsilon == 0)
-      throw std::invalid_argument("--solver omp needs --sparsity K or --epsilon");
-    run_dense_encode(*o, ctx);
   };
 }
 

@@ -1,13 +1,12 @@
 #include "command_support.h"
 
+#include "deepsc/data/atomic_file.h"
 #include "deepsc/data/npy_tensor.h"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace deepsc::cli {
 
@@ -38,11 +37,8 @@ torch::Tensor load_float_array(const std::string& path, const std::string& optio
 
 torch::Tensor load_float_array(const std::string& path, const std::string& option, const std::vector<int64_t>& ranks) {
   if (path.empty()) throw std::invalid_argument(option + " is required");
-  torch::Tensor t = data::load_npy(path);
-  if (t.scalar_type() != torch::kFloat && t.scalar_type() != torch::kDouble) {
-    throw std::invalid_argument(option + " " + path + ": expected float32 or float64 data, found " +
-                                dtype_name(t.scalar_type()));
-  }
+  // float64 stays float64; float16, integer and bool files (as NumPy writes them) become float32.
+  torch::Tensor t = data::load_npy_floating(path);
   if (std::find(ranks.begin(), ranks.end(), t.dim()) == ranks.end()) {
     std::string wanted;
     for (size_t i = 0; i < ranks.size(); ++i) wanted += (i ? " or " : "") + std::to_string(ranks[i]);
@@ -59,27 +55,7 @@ void ensure_directory(const std::string& path) {
   if (ec) throw std::runtime_error("cannot create directory " + path + ": " + ec.message());
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot write " + path);
-    f << text;
-    if (!f.flush()) {
-      std::filesystem::remove(tmp);
-      throw std::runtime_error("cannot write " + path);
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    throw std::runtime_error("cannot write " + path + ": " + ec.message());
-  }
-}
+void write_text_file(const std::string& path, const std::string& text) { data::write_file_atomically(path, text); }
 
-void synchronize(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? -1 : device.index());
-}
 
 }  // namespace deepsc::cli

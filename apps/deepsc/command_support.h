@@ -10,7 +10,9 @@
 
 namespace deepsc::cli {
 
-/// Loads a float32/float64 .npy of the given rank; errors name the option and the file.
+/// Loads a .npy of the given rank as floats: float64 stays float64, every other dtype NumPy writes
+/// (float16, float32, integers, bool; either byte order, C or Fortran order) becomes float32.
+/// Errors name the option and the file.
 torch::Tensor load_float_array(const std::string& path, const std::string& option, int64_t rank);
 /// The same for an array whose rank is one of `ranks`.
 torch::Tensor load_float_array(const std::string& path, const std::string& option, const std::vector<int64_t>& ranks);
@@ -24,7 +26,7 @@ std::string dtype_name(torch::ScalarType type);
 /// Creates a directory (and parents); errors name the path.
 void ensure_directory(const std::string& path);
 
-/// Writes text to `path` atomically (temp file + rename).
+/// Writes text to `path` atomically (data::write_file_atomically: temp file + rename).
 void write_text_file(const std::string& path, const std::string& text);
 
 /// Wall-clock seconds since construction; waits for the device so GPU work is counted.
@@ -39,7 +41,5 @@ class Stopwatch {
   std::chrono::steady_clock::time_point start_;
 };
 
-/// Blocks until queued device work is done (a no-op on CPU), so timings are honest.
-void synchronize(const torch::Device& device);
 
 }  // namespace deepsc::cli

@@ -1,13 +1,12 @@
 // deepsc encode --conv-dict: convolutional sparse coding of signals [N, C, H, W] (or [N, C, L])
-// over W [M, C, k, k] (or [M, C, k]), codes [N, M, H', W'], by one-step thresholding, ISTA, FISTA
-// or FFT-domain ADMM (stride 1).
+// over W [M, C, k, k] (or [M, C, k]), codes [N, M, H', W'], by any solver of the registry that
+// runs on a convolutional dictionary (threshold, ista, fista, admm with stride 1).
 #include "command_support.h"
 #include "encode_options.h"
 
-#include "deepsc/conv/admm.h"
 #include "deepsc/conv/conv_dictionary.h"
+#include "deepsc/conv/solver_registry.h"
 #include "deepsc/data/npy_tensor.h"
-#include "deepsc/sparse/thresholding.h"
 
 namespace deepsc::cli {
 
@@ -38,9 +37,6 @@ conv::ConvOptions geometry(const EncodeOptions& o, const torch::Tensor& w, const
 }  // namespace
 
 void run_conv_encode(const EncodeOptions& o, Context& ctx) {
-  if (o.solver == "cd" || o.solver == "omp") {
-    throw std::invalid_argument("--solver " + o.solver + " needs a dense --dict; with --conv-dict use threshold, ista, fista or admm");
-  }
   const auto device = parse_device(ctx.runtime.device);
   auto w = load_float_array(o.conv_dict, "--conv-dict", std::vector<int64_t>{3, 4});
   auto y = load_float_array(o.signals, "--signals", w.dim());
@@ -51,27 +47,13 @@ void run_conv_encode(const EncodeOptions& o, Context& ctx) {
   conv::ConvDictionary dict(w.to(device), geometry(o, w, y), o.normalize);
   y = y.to(device);
   dict.check_signals(y, "--signals");
-
-  Stopwatch clock;
-  sparse::SolverResult result;
-  if (o.solver == "threshold") {
-    auto kind = sparse::parse_shrinkage(o.nonneg ? "nonneg" : o.shrinkage);
-    result = sparse::threshold(dict, y, sparse::ThresholdingOptions(o.beta).shrinkage(kind).sparsity(o.sparsity));
-  } else if (o.solver == "ista" || o.solver == "fista") {
-    const auto opts = proximal_options(o);
-    result = o.solver == "ista" ? sparse::ista(dict, y, opts) : sparse::fista(dict, y, opts);
-  } else {  // admm
-    result = conv::admm(dict, y, conv::AdmmOptions(o.lambda).max_iter(o.max_iter).tol(o.tol).nonneg(o.nonneg));
-  }
-  synchronize(device);
-  const double seconds = clock.seconds();
-
-  data::save_npy(o.out, result.codes.cpu());
+  const auto run = conv::solver_registry().run(o.solver, dict, y, solver_request(o));
+  data::save_npy(o.out, run.result.codes.cpu());
   const auto& g = dict.options();
-  report_encoding(o, ctx, result, seconds, y.size(0), y.scalar_type(),
+  report_encoding(o, ctx, run, y.size(0), y.scalar_type(),
                   {{"conv_dict_shape", w.sizes().vec()},
                    {"signal_shape", y.sizes().vec()},
-                   {"code_shape", result.codes.sizes().vec()},
+                   {"code_shape", run.result.codes.sizes().vec()},
                    {"stride", g.stride()},
                    {"padding", g.padding()},
                    {"dilation", g.dilation()},

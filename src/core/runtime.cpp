@@ -37,4 +37,8 @@ void apply_runtime(const RuntimeOptions& options) {
   torch::manual_seed(options.seed);
 }
 
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? -1 : device.index());
+}
+
 }  // namespace deepsc

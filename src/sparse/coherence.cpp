@@ -68,6 +68,13 @@ double recovery_bound(double mu) {
   return 0.5 * (1 + 1 / mu);
 }
 
+int64_t guaranteed_support_size(double mu, int64_t atoms) {
+  if (atoms < 0) throw std::invalid_argument("atoms must be >= 0, got " + std::to_string(atoms));
+  const double bound = recovery_bound(mu);
+  if (!std::isfinite(bound)) return atoms;
+  return std::min<int64_t>(atoms, static_cast<int64_t>(std::ceil(bound) - 1));
+}
+
 std::vector<RecoveryCheck> check_recovery(const torch::Tensor& codes, double mu, double zero_tol) {
   const double bound = recovery_bound(mu);
   if (!(zero_tol >= 0)) throw std::invalid_argument("zero_tol must be >= 0, got " + std::to_string(zero_tol));

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <fstream>
@@ -49,8 +50,10 @@ TEST_F(Cli, EncodeWithEverySolverKeepsShapeAndDtype) {
     write_problem(dtype);
     for (std::string solver : {"threshold", "ista", "fista", "cd", "omp"}) {
       fs::remove(path("X.npy"));
+      const auto start = std::chrono::steady_clock::now();
       auto r = run({"encode", "--dict", path("D.npy"), "--signals", path("Y.npy"), "--solver", solver, "--out",
                     path("X.npy"), "--sparsity", "3", "--lambda", "0.05", "--max-iter", "100000", "--json", "--threads", "1"});
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       ASSERT_EQ(r.code, 0) << solver << ": " << r.err;
       auto x = load_npy(path("X.npy"));
       EXPECT_EQ(x.sizes(), (std::vector<int64_t>{10, 48})) << solver;
@@ -58,7 +61,9 @@ TEST_F(Cli, EncodeWithEverySolverKeepsShapeAndDtype) {
       auto j = nlohmann::json::parse(r.out);
       EXPECT_EQ(j["solver"], solver);
       EXPECT_TRUE(j["converged"].get<bool>()) << solver;
-      EXPECT_GE(j["seconds"].get<double>(), 0);
+      // The solve's own time: positive, and part of the command's wall time (which also loads and writes).
+      EXPECT_GT(j["seconds"].get<double>(), 0) << solver;
+      EXPECT_LT(j["seconds"].get<double>(), wall) << solver;
       // The reported objective is the one of the written codes.
       if (solver == "fista" || solver == "ista" || solver == "cd") {
         auto d = load_npy(path("D.npy")).to(torch::kDouble), y = load_npy(path("Y.npy")).to(torch::kDouble);
@@ -106,7 +111,10 @@ TEST_F(Cli, BadInputsGiveOneLineErrorsAndNoOutputFile) {
       {{"--signals", path("vec.npy")}, "rank"},
       {{"--signals", path("junk.npy")}, "junk.npy"},
       {{"--signals", path("missing.npy")}, "missing.npy"},
-      {{"--signals", path("Y.npy"), "--solver", "omp"}, "--sparsity"},
+      {{"--signals", path("Y.npy"), "--solver", "omp"}, "--solver omp needs --sparsity K or --epsilon"},
+      {{"--signals", path("Y.npy"), "--solver", "omp", "--sparsity", "2", "--nonneg"},
+       "--nonneg is not available with --solver omp"},
+      {{"--signals", path("Y.npy"), "--solver", "threshold", "--iters", "2"}, "--iters applies to --solver ista or fista"},
       {{"--signals", path("Y.npy"), "--solver", "magic"}, "magic"},
       {{"--signals", path("Y.npy"), "--lambda", "-1"}, "lambda"},
       {{"--signals", path("Y.npy"), "--device", "tpu"}, "tpu"},
@@ -165,12 +173,39 @@ TEST_F(Cli, ConvolutionalEncodeWritesCodeMapsOfTheRightShape) {
   auto strided = run({"encode", "--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--out", path("C.npy"),
                       "--solver", "admm", "--stride", "2", "--padding", "1"});
   EXPECT_NE(strided.code, 0);
-  EXPECT_NE(strided.err.find("stride"), std::string::npos) << strided.err;
-  // --iters 2 from zero codes is exactly two ISTA steps X1 = S(ηDᵀY), X2 = S(X1 + ηDᵀ(Y − DX1)).
+  EXPECT_NE(strided.err.find("--solver admm needs --stride 1"), std::string::npos) << strided.err;
+  EXPECT_NE(strided.err.find("use threshold, ista or fista"), std::string::npos) << strided.err;
+  // --iters 2 from zero codes is exactly two ISTA steps X1 = S(ηDᵀY), X2 = S(X1 + ηDᵀ(Y − DX1)),
+  // S the soft threshold at λη, with the step η = 1/L the command reports.
   auto r = run({"encode", "--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--out", path("C.npy"),
                 "--solver", "ista", "--iters", "2", "--lambda", "0.05", "--padding", "1", "--json"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(r.out)["iterations"].get<int64_t>(), 2);
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["iterations"].get<int64_t>(), 2);
+  ASSERT_TRUE(j.contains("step") && j.contains("lipschitz")) << r.out;
+  const double eta = j["step"].get<double>(), lipschitz = j["lipschitz"].get<double>();
+  EXPECT_DOUBLE_EQ(eta, 1 / lipschitz);
+  const auto w = load_npy(path("W.npy")), y = load_npy(path("I.npy"));  // float64, the last dtype above
+  ASSERT_EQ(w.scalar_type(), torch::kDouble);
+  auto synth = [&](const torch::Tensor& x) { return torch::conv_transpose2d(x, w, {}, 1, 1); };  // D X
+  auto analyse = [&](const torch::Tensor& v) { return torch::conv2d(v, w, {}, 1, 1); };           // Dᵀ V
+  // L = ‖DᵀD‖₂, checked by a power iteration of the test's own.
+  auto v = torch::randn({1, 6, 12, 12}, torch::kDouble);
+  double l = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto u = analyse(synth(v));
+    l = u.norm().item<double>() / v.norm().item<double>();
+    v = u / u.norm();
+  }
+  EXPECT_NEAR(lipschitz, l, 1e-6 * l);
+  auto shrink = [&](const torch::Tensor& z) { return torch::sign(z) * torch::relu(z.abs() - 0.05 * eta); };
+  auto x1 = shrink(eta * analyse(y));
+  auto x2 = shrink(x1 + eta * analyse(y - synth(x1)));
+  auto codes = load_npy(path("C.npy"));
+  ASSERT_EQ(codes.sizes(), x2.sizes());
+  EXPECT_GT((x2 != 0).sum().item<int64_t>(), 0) << "all-zero codes would prove nothing";
+  EXPECT_FALSE(torch::allclose(x1, x2, 1e-6, 1e-9)) << "the second step must change the codes";
+  EXPECT_TRUE(torch::allclose(codes, x2, 1e-9, 1e-12)) << (codes - x2).abs().max().item<double>();
 }
 
 TEST_F(Cli, ConvolutionalEncodeRejectsBadCombinations) {
@@ -228,14 +263,17 @@ TEST_F(Cli, LearnConvDictWritesAtomsEachEpochAndResumes) {
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.err.find("resuming"), std::string::npos);
   EXPECT_LT(nlohmann::json::parse(again.out)["objective"][0].get<double>(), j["objective"][0].get<double>());
-  // Bad inputs: one line, non-zero exit.
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"learn-conv-dict", "--images", path("nowhere"), "--out", path("X.npy")},
-           {"learn-conv-dict", "--images", path("imgs"), "--out", path("X.npy"), "--crop", "100"},
-           {"learn-conv-dict", "--images", path("imgs"), "--out", path("no/such/dir/X.npy")}}) {
+  // Bad inputs: one line that names the problem, non-zero exit.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> bad_cases = {
+      {{"learn-conv-dict", "--images", path("nowhere"), "--out", path("X.npy")}, "not a directory"},
+      {{"learn-conv-dict", "--images", path("imgs"), "--out", path("X.npy"), "--crop", "100"}, "--crop"},
+      {{"learn-conv-dict", "--images", path("imgs"), "--out", path("no/such/dir/X.npy")}, "no/such/dir"}};
+  for (const auto& [args, needle] : bad_cases) {
     auto bad = run(args);
-    EXPECT_NE(bad.code, 0);
-    EXPECT_FALSE(fs::exists(path("X.npy")));
+    EXPECT_NE(bad.code, 0) << needle;
+    EXPECT_TRUE(deepsc::testing::one_line(bad.err)) << "not one line: " << bad.err;
+    EXPECT_NE(bad.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << bad.err;
+    EXPECT_FALSE(fs::exists(path("X.npy"))) << needle;
   }
 }
 
@@ -253,9 +291,17 @@ TEST_F(Cli, HelpVersionAndUsageErrors) {
   auto none = run({});
   EXPECT_NE(none.code, 0);
   EXPECT_TRUE(deepsc::testing::one_line(none.err)) << none.err;
+  EXPECT_NE(none.err.find("subcommand is required"), std::string::npos) << none.err;
   auto unknown = run({"encode", "--bogus"});
   EXPECT_EQ(unknown.code, 2);
   EXPECT_TRUE(deepsc::testing::one_line(unknown.err)) << unknown.err;
+  EXPECT_NE(unknown.err.find("--signals is required"), std::string::npos) << unknown.err;  // checked first
+  write_problem(torch::kFloat);
+  auto extra = run({"encode", "--dict", path("D.npy"), "--signals", path("Y.npy"), "--out", path("X.npy"), "--bogus"});
+  EXPECT_EQ(extra.code, 2);
+  EXPECT_TRUE(deepsc::testing::one_line(extra.err)) << extra.err;
+  EXPECT_NE(extra.err.find("not expected: --bogus"), std::string::npos) << extra.err;
+  EXPECT_FALSE(fs::exists(path("X.npy")));
 }
 
 TEST_F(Cli, ThreadsOptionIsApplied) {

@@ -102,6 +102,16 @@ TEST(Coherence, RecoveryBound) {
   expect_invalid([] { recovery_bound(std::nan("")); }, "[0, 1]");
 }
 
+TEST(Coherence, GuaranteedSupportSizeIsTheLargestSizeStrictlyBelowTheBound) {
+  using deepsc::sparse::guaranteed_support_size;
+  EXPECT_EQ(guaranteed_support_size(1.0 / 8, 64), 4);  // bound 4.5
+  EXPECT_EQ(guaranteed_support_size(1.0 / 7, 64), 3);  // bound exactly 4: 4 is not below it
+  EXPECT_EQ(guaranteed_support_size(1.0, 64), 0);      // bound 1
+  EXPECT_EQ(guaranteed_support_size(0.0, 64), 64);     // orthonormal atoms: every support
+  EXPECT_EQ(guaranteed_support_size(1e-6, 10), 10);    // never more than the atom count
+  expect_invalid([] { guaranteed_support_size(0.5, -1); }, "atoms");
+}
+
 TEST(Coherence, CheckRecoveryVerdicts) {
   const double mu = 1.0 / 8;  // bound 4.5
   auto codes = torch::zeros({5, 20}, torch::kDouble);

@@ -25,6 +25,10 @@ struct RuntimeOptions {
 /// or names a device this LibTorch build cannot use (e.g. "cuda" on a CPU-only build).
 torch::Device parse_device(const std::string& spec);
 
+/// Blocks until the work queued on `device` is done (a no-op on CPU), so that wall-clock timings
+/// of GPU work are honest.
+void synchronize(const torch::Device& device);
+
 /// Applies threads and seed to LibTorch. Requires threads >= 0. Ensures
 /// at::get_num_threads() == (threads ? threads : hardware cores).
 void apply_runtime(const RuntimeOptions& options);

@@ -19,6 +19,10 @@ double mutual_coherence(const torch::Tensor& atoms);
 /// [0, 1] (std::invalid_argument otherwise); μ = 0 (orthonormal atoms) gives +infinity.
 double recovery_bound(double mu);
 
+/// The largest support size strictly below recovery_bound(μ) — how many non-zeros BP and OMP are
+/// guaranteed to recover — capped at the atom count m (μ = 0: every support).
+int64_t guaranteed_support_size(double mu, int64_t atoms);
+
 /// Report on one code X against the coherence bound.
 struct RecoveryCheck {
   int64_t support_size = 0;         // ‖X‖₀
