@@ -1,19 +1,19 @@
 // deepsc denoise: patch-based denoising of a grey picture (Elad & Aharon 2006): every overlapping
 // p × p patch is sparse-coded by Batch-OMP to the noise level over a dense dictionary and the
-// estimates are averaged. The dictionary is a file (--dict D.npy), the overcomplete DCT
-// (--dict dct), or — by default — learned by K-SVD on the noisy picture's own patches, started
-// from the DCT, as in the paper. --add-noise makes the noisy picture from a clean one
-// (reproducible by --seed); --clean scores the result against a reference (PSNR, SSIM).
+// estimates are averaged (dictlearn/patch_denoise.h). The dictionary is a file (--dict D.npy), the
+// overcomplete DCT (--dict dct), or — by default — learned by K-SVD on the noisy picture's own
+// patches, started from the DCT, as in the paper (dictlearn/denoising_dictionary.h). --add-noise
+// makes the noisy picture from a clean one (reproducible by --seed); --clean scores the result
+// against a reference (PSNR, SSIM).
 #include "command_support.h"
 #include "restore_support.h"
 
 #include "deepsc/data/npy_tensor.h"
-#include "deepsc/data/patches.h"
-#include "deepsc/dictlearn/dictionary_learning.h"
+#include "deepsc/dictlearn/denoising_dictionary.h"
 #include "deepsc/dictlearn/patch_denoise.h"
-#include "deepsc/sparse/analytic_dictionaries.h"
+#include "deepsc/viz/image_grid.h"
 
-#include <cmath>
+#include <iomanip>
 #include <memory>
 
 namespace deepsc::cli {
@@ -29,138 +29,84 @@ struct PatchDenoiseCommand {
   bool add_noise = false, json = false;
 };
 
-/// Atoms per axis of the overcomplete DCT with `atoms` atoms (a square number).
-int64_t dct_atoms_per_axis(int64_t atoms, int64_t patch) {
-  const int64_t k = square_side(atoms);
-  if (k < patch)
-    throw std::invalid_argument("--atoms " + std::to_string(atoms) + ": the DCT start needs a square number of atoms >= patch^2 (" +
-                                std::to_string(patch * patch) + ")");
-  return k;
-}
-
-struct LearnedDictionary {
-  torch::Tensor atoms;  // D [p², m]
-  int64_t sparsity = 0;     // the cap K of the codes
-  double error_bound = 0;   // ε of ‖y − D x‖₂ ≤ ε (on the [0, 1] scale)
-  double seconds = 0;
+/// The dictionary of the run: a file, the DCT, or learned from the noisy picture.
+struct ChosenDictionary {
+  torch::Tensor atoms;                     // D [p², m]
+  std::string source;                      // what the report calls it
+  dictlearn::DenoisingDictionary learned;  // atoms undefined unless learned
 };
 
-/// Elad & Aharon's adaptive dictionary: K-SVD on random patches of the noisy picture (DC removed),
-/// started from the overcomplete DCT, each patch coded by Batch-OMP to the denoising error bound
-/// ‖r‖₂ ≤ √n·Cσ (at most n/2 atoms, as when denoising) — so learning and denoising code alike.
-LearnedDictionary learn_from_noisy(const PatchDenoiseCommand& o, const torch::Tensor& noisy, const torch::Tensor& start,
-                                   double sigma, Context& ctx) {
-  Stopwatch clock;
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(ctx.runtime.seed);
-  auto patches = data::random_patches(noisy.cpu(), o.patch, o.learn_patches, gen);
-  patches = data::remove_mean(patches).first.to(noisy.device());
-  const int64_t n = o.patch * o.patch;
-  LearnedDictionary learned;
-  learned.sparsity = std::clamp<int64_t>(n / 2, 1, std::min(n, o.atoms));
-  learned.error_bound = std::sqrt(static_cast<double>(n)) * o.gain * sigma;
-  const auto result = dictlearn::learn_dictionary(patches, dictlearn::LearnOptions(o.atoms)
-                                                               .algorithm(dictlearn::Algorithm::Ksvd)
-                                                               .sparsity(learned.sparsity)
-                                                               .error_bound(learned.error_bound)
-                                                               .iterations(o.learn_iterations)
-                                                               .initial(start)
-                                                               .seed(ctx.runtime.seed));
-  learned.atoms = result.dictionary;
-  learned.seconds = clock.seconds();
-  return learned;
-}
-
-void run_patch_denoise(const PatchDenoiseCommand& o, Context& ctx) {
-  restore::check_output_path(o.out, "--out");
-  restore::check_output_path(o.noisy_out, "--noisy-out");
-  restore::check_output_path(o.save_dict, "--save-dict");
-  const auto device = parse_device(ctx.runtime.device);
-  const double sigma = o.sigma / 255.0;
-
-  auto picture = restore::load_noisy_picture(o.image, o.clean, o.add_noise, sigma, ctx.runtime.seed);
-  const torch::Tensor noisy = picture.noisy, clean = picture.clean;
-  const std::string note = picture.note;
-  if (noisy.size(2) < o.patch || noisy.size(3) < o.patch)
-    throw std::invalid_argument("--image " + o.image + " is smaller than --patch " + std::to_string(o.patch));
-
-  // The dictionary: a file, the DCT, or learned from the noisy picture.
-  torch::Tensor atoms;
-  std::string source;
-  LearnedDictionary learned;
-  const auto image = noisy[0][0].to(device);  // [H, W]
+ChosenDictionary choose_dictionary(const PatchDenoiseCommand& o, const torch::Tensor& image, double sigma, Context& ctx) {
   if (!o.dict.empty() && o.dict != "dct") {
-    atoms = load_float_array(o.dict, "--dict", 2).to(torch::kFloat);
+    auto atoms = load_float_array(o.dict, "--dict", 2).to(torch::kFloat);
     const int64_t p = square_side(atoms.size(0));
     if (p == 0)
       throw std::invalid_argument("--dict " + o.dict + ": " + std::to_string(atoms.size(0)) + "-dimensional atoms are not grey p x p patches");
-    if (p > noisy.size(2) || p > noisy.size(3)) throw std::invalid_argument("--dict " + o.dict + ": atoms larger than --image");
+    if (p > image.size(0) || p > image.size(1)) throw std::invalid_argument("--dict " + o.dict + ": atoms larger than --image");
     atoms = atoms / atoms.norm(2, {0}, true).clamp_min(1e-12);  // unit-norm atoms, as OMP's selection rule expects
-    source = o.dict;
-  } else {
-    const auto dct = sparse::overcomplete_dct(o.patch, dct_atoms_per_axis(o.atoms, o.patch)).to(device);
-    if (o.dict == "dct") {
-      atoms = dct;
-      source = "overcomplete DCT";
-    } else {
-      learned = learn_from_noisy(o, image.unsqueeze(0).unsqueeze(0), dct, sigma, ctx);
-      atoms = learned.atoms;
-      source = "K-SVD on the noisy picture";
-    }
+    return {atoms, o.dict, {}};
   }
+  if (dictlearn::dct_atoms_per_axis(o.atoms, o.patch) == 0)
+    throw std::invalid_argument("--atoms " + std::to_string(o.atoms) + ": the DCT start needs a square number of atoms >= patch^2 (" +
+                                std::to_string(o.patch * o.patch) + ")");
+  if (o.dict == "dct") return {dictlearn::dct_start(o.patch, o.atoms).to(image.device()), "overcomplete DCT", {}};
+  auto learned = dictlearn::learn_denoising_dictionary(image, dictlearn::DenoisingDictionaryOptions(sigma)
+                                                                  .patch(o.patch)
+                                                                  .atoms(o.atoms)
+                                                                  .iterations(o.learn_iterations)
+                                                                  .patches(o.learn_patches)
+                                                                  .gain(o.gain)
+                                                                  .seed(ctx.runtime.seed));
+  return {learned.atoms, "K-SVD on the noisy picture", learned};
+}
+
+nlohmann::json learning_json(const PatchDenoiseCommand& o, const dictlearn::DenoisingDictionary& learned) {
+  return {{"algo", "ksvd"},         {"sparsity", learned.sparsity},  {"error_bound", learned.error_bound},
+          {"iterations", o.learn_iterations}, {"patches", o.learn_patches}, {"seconds", learned.seconds}};
+}
+
+void run_patch_denoise(const PatchDenoiseCommand& o, Context& ctx) {
+  restore::check_output_paths({{o.out, "--out"}, {o.noisy_out, "--noisy-out"}, {o.save_dict, "--save-dict"}});
+  const auto device = parse_device(ctx.runtime.device);
+  const double sigma = o.sigma / 255.0;
+  const auto picture = restore::load_noisy_picture(o.image, o.clean, o.add_noise, sigma, ctx.runtime.seed);
+  const auto& noisy = picture.noisy;
+  if (noisy.size(2) < o.patch || noisy.size(3) < o.patch)
+    throw std::invalid_argument("--image " + o.image + " is smaller than --patch " + std::to_string(o.patch));
+  const auto dict = choose_dictionary(o, noisy[0][0].to(device), sigma, ctx);
 
   Stopwatch clock;
-  const auto result = dictlearn::patch_denoise(image, sparse::DenseDictionary(atoms.to(device)),
+  const auto result = dictlearn::patch_denoise(noisy[0][0].to(device), sparse::DenseDictionary(dict.atoms.to(device)),
                                                dictlearn::PatchDenoiseOptions(sigma).stride(o.stride).gain(o.gain).blend(o.blend));
   synchronize(device);
   const double seconds = clock.seconds();
 
   const auto denoised = result.image.to(torch::kCPU).clamp(0, 1).view({1, 1, noisy.size(2), noisy.size(3)});
-  if (!o.save_dict.empty()) data::save_npy(o.save_dict, atoms.to(torch::kCPU));
+  if (!o.save_dict.empty()) data::save_npy(o.save_dict, dict.atoms.to(torch::kCPU));
   if (!o.noisy_out.empty()) viz::write_png(o.noisy_out, noisy[0]);
   viz::write_png(o.out, denoised[0]);
 
-  nlohmann::json report{{"command", "denoise"},
-                        {"image", o.image},
-                        {"out", o.out},
-                        {"height", noisy.size(2)},
-                        {"width", noisy.size(3)},
-                        {"sigma", o.sigma},
-                        {"noise_added", o.add_noise},
-                        {"dictionary", source},
-                        {"patch", square_side(atoms.size(0))},
-                        {"atoms", atoms.size(1)},
-                        {"stride", o.stride},
-                        {"gain", o.gain},
-                        {"blend_lambda", result.blend_lambda},
-                        {"patches", result.patches},
-                        {"mean_nonzeros", result.mean_nonzeros},
-                        {"denoise_seconds", seconds},
-                        {"threads", at::get_num_threads()},
-                        {"note", note}};
-  if (learned.atoms.defined()) {
-    report["learning"] = {{"algo", "ksvd"},       {"sparsity", learned.sparsity}, {"error_bound", learned.error_bound}, {"iterations", o.learn_iterations},
-                          {"patches", o.learn_patches}, {"seconds", learned.seconds}};
-  }
-  if (clean.defined()) {
-    report["noisy"] = restore::quality(noisy, clean);
-    report["denoised"] = restore::quality(denoised, clean);
-  }
+  nlohmann::json report{{"command", "denoise"}, {"image", o.image}, {"out", o.out}, {"height", noisy.size(2)},
+                        {"width", noisy.size(3)}, {"sigma", o.sigma}, {"noise_added", o.add_noise},
+                        {"dictionary", dict.source}, {"patch", square_side(dict.atoms.size(0))}, {"atoms", dict.atoms.size(1)},
+                        {"stride", o.stride}, {"gain", o.gain}, {"blend_lambda", result.blend_lambda},
+                        {"patches", result.patches}, {"mean_nonzeros", result.mean_nonzeros}, {"denoise_seconds", seconds},
+                        {"threads", at::get_num_threads()}, {"note", picture.note}};
+  if (dict.learned.atoms.defined()) report["learning"] = learning_json(o, dict.learned);
+  const auto scores = restore::score_denoising(picture, denoised, report);
   if (o.json) {
     ctx.out << report.dump() << "\n";
     return;
   }
-  if (!note.empty()) ctx.out << "note: " << note << "\n";
+  if (!picture.note.empty()) ctx.out << "note: " << picture.note << "\n";
   ctx.out << std::setprecision(4) << "denoised " << o.image << " (" << noisy.size(3) << "x" << noisy.size(2) << ", sigma "
           << o.sigma << "/255" << (o.add_noise ? ", noise added with seed " + std::to_string(ctx.runtime.seed) : "") << ") over "
-          << atoms.size(1) << " atoms (" << source;
-  if (learned.atoms.defined())
-    ctx.out << ": " << o.learn_iterations << " iterations, codes to the noise level (at most " << learned.sparsity << " atoms), " << std::setprecision(3)
-            << learned.seconds << " s";
+          << dict.atoms.size(1) << " atoms (" << dict.source;
+  if (dict.learned.atoms.defined())
+    ctx.out << ": " << o.learn_iterations << " iterations, codes to the noise level (at most " << dict.learned.sparsity
+            << " atoms), " << std::setprecision(3) << dict.learned.seconds << " s";
   ctx.out << "), " << std::setprecision(3) << result.mean_nonzeros << " atoms per patch, " << seconds << " s -> " << o.out << "\n";
-  if (clean.defined()) {
-    ctx.out << "noisy:    " << restore::quality_text(report["noisy"]) << "\n"
-            << "denoised: " << restore::quality_text(report["denoised"]) << "\n";
-  }
+  ctx.out << scores;
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
 // deepsc learn-conv-dict: convolutional dictionary learning on a folder of natural images
-// (grey, high-pass, random crops), checkpointing the atoms after every epoch so that an
+// (grey, high-pass, random crops: conv/training_crops.h), checkpointing the atoms after every epoch so that an
 // interrupted run resumes with --resume.
 #include "command_support.h"
 #include "restore_support.h"
 
 #include "deepsc/conv/dictionary_learning.h"
-#include "deepsc/conv/image_filters.h"
+#include "deepsc/conv/training_crops.h"
 #include "deepsc/data/npy_tensor.h"
 #include "deepsc/viz/image_grid.h"
 
@@ -26,30 +26,13 @@ struct LearnOptions {
   bool resume = false, json = false;
 };
 
-/// Random crop×crop windows of the high-pass grey images, [N, 1, crop, crop].
-torch::Tensor training_crops(const LearnOptions& o, Context& ctx) {
-  std::vector<torch::Tensor> crops;
-  for (const auto& file : restore::image_files(o.images, "--images")) {
-    auto grey = restore::load_grey(file, "--images").image;  // [1, 1, H, W]
-    if (grey.size(2) < o.crop || grey.size(3) < o.crop) {
-      ctx.err << "deepsc: skipping " << file << ": smaller than --crop " << o.crop << "\n";
-      continue;
-    }
-    auto high = conv::split_frequencies(grey.to(torch::kDouble), o.lowpass_sigma).high.to(torch::kFloat);
-    for (int64_t c = 0; c < o.crops_per_image; ++c) {
-      const int64_t top = torch::randint(grey.size(2) - o.crop + 1, {1}).item<int64_t>();
-      const int64_t left = torch::randint(grey.size(3) - o.crop + 1, {1}).item<int64_t>();
-      crops.push_back(high.narrow(2, top, o.crop).narrow(3, left, o.crop));
-    }
-  }
-  if (crops.empty()) throw std::invalid_argument("--images " + o.images + ": no image is at least --crop pixels wide");
-  return torch::cat(crops, 0).contiguous();
-}
-
 void run_learn(const LearnOptions& o, Context& ctx) {
-  restore::check_output_path(o.out, "--out");
+  restore::check_output_paths({{o.out, "--out"}});
   const auto device = parse_device(ctx.runtime.device);
-  auto images = training_crops(o, ctx).to(device);
+  const auto pictures = restore::load_grey_pictures(o.images, "--images", o.crop, "--crop", ctx);
+  const auto crop_options =
+      conv::TrainingCropOptions().crop(o.crop).crops_per_image(o.crops_per_image).lowpass_sigma(o.lowpass_sigma);
+  auto images = conv::highpass_crops(pictures, crop_options).to(device);
   auto opts = conv::DictionaryLearningOptions(o.atoms, o.kernel)
                   .lambda(o.lambda)
                   .epochs(o.epochs)

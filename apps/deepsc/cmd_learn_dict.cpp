@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -45,20 +46,86 @@ nlohmann::json history_json(const std::vector<dictlearn::LearnProgress>& history
   return rows;
 }
 
-void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
-  restore::check_output_path(o.out, "--out");
-  restore::check_output_path(o.png, "--png");
-  restore::check_output_path(o.save_patches, "--save-patches");
-  restore::check_output_path(o.save_holdout, "--save-holdout");
-  restore::check_output_path(o.checkpoint, "--checkpoint");
+/// The flag combinations the learners need, checked before any work.
+void check_flags(const LearnDictCommand& o, dictlearn::Algorithm algorithm) {
+  restore::check_output_paths({{o.out, "--out"},
+                               {o.png, "--png"},
+                               {o.save_patches, "--save-patches"},
+                               {o.save_holdout, "--save-holdout"},
+                               {o.checkpoint, "--checkpoint"}});
   if (o.resume && o.checkpoint.empty()) throw std::invalid_argument("--resume needs --checkpoint FILE");
   if (!o.save_holdout.empty() && o.holdout.empty() && !(o.holdout_fraction > 0))
     throw std::invalid_argument("--save-holdout: no patches are held out (--holdout-fraction 0)");
-  const auto algorithm = dictlearn::parse_algorithm(o.algo);
   const bool l1 = algorithm == dictlearn::Algorithm::OlshausenField || algorithm == dictlearn::Algorithm::Online;
   if (l1 && !(o.lambda > 0)) throw std::invalid_argument("--algo " + o.algo + " needs --lambda > 0 (the l1 weight)");
   if (!l1 && o.sparsity < 1) throw std::invalid_argument("--algo " + o.algo + " needs --sparsity K >= 1 (non-zeros per patch)");
   if (l1 && o.error_bound > 0) throw std::invalid_argument("--error-bound applies to --algo ksvd and mod (Batch-OMP codes)");
+}
+
+dictlearn::LearnOptions learn_options(const LearnDictCommand& o, dictlearn::Algorithm algorithm, uint64_t seed) {
+  const int64_t iterations = o.iterations > 0 ? o.iterations : default_iterations(algorithm);
+  return dictlearn::LearnOptions(o.atoms)
+      .algorithm(algorithm)
+      .lambda(o.lambda)
+      .sparsity(o.sparsity)
+      .error_bound(o.error_bound)
+      .iterations(iterations)
+      .batch_size(o.batch)
+      .learning_rate(o.learning_rate)
+      .seed(seed)
+      .eval_every(o.eval_every > 0 ? o.eval_every : std::max<int64_t>(1, iterations / 20))
+      .checkpoint(o.checkpoint)
+      .checkpoint_every(o.checkpoint_every)
+      .resume(o.resume);
+}
+
+/// The progress bar's line: iterations, rate, ETA, the objective and the last held-out objective.
+std::function<void(const dictlearn::LearnProgress&)> show_progress(ProgressBar& bar, const std::string& algo) {
+  auto holdout = std::make_shared<double>(std::numeric_limits<double>::quiet_NaN());
+  return [&bar, algo, holdout](const dictlearn::LearnProgress& p) {
+    if (!std::isnan(p.holdout_objective)) *holdout = p.holdout_objective;
+    std::ostringstream suffix;
+    suffix << std::setprecision(5) << " objective " << p.objective;
+    if (!std::isnan(*holdout)) suffix << " held-out " << *holdout;
+    const double rate = p.seconds > 0 ? static_cast<double>(p.iteration) / p.seconds : 0;
+    bar.update(p.iteration, p.total, "learn-dict " + algo, rate, rate > 0 ? (p.total - p.iteration) / rate : 0, "it/s",
+               suffix.str());
+  };
+}
+
+nlohmann::json report_json(const LearnDictCommand& o, const PreparedPatches& prepared, const dictlearn::LearnResult& result,
+                           const torch::Tensor& dictionary, double prepare_seconds, double learn_seconds) {
+  const auto& last = result.history.back();
+  nlohmann::json report{{"command", "learn-dict"}, {"algo", dictlearn::algorithm_name(dictlearn::parse_algorithm(o.algo))},
+                        {"atoms", o.atoms}, {"patch", prepared.patch}, {"dimension", dictionary.size(0)},
+                        {"training_patches", prepared.train.size(0)},
+                        {"holdout_patches", prepared.holdout.defined() ? prepared.holdout.size(0) : 0},
+                        {"whitening", prepared.whitening}, {"lambda", o.lambda}, {"sparsity", o.sparsity},
+                        {"error_bound", o.error_bound}, {"iterations", last.iteration}, {"batch", o.batch},
+                        {"objective", last.objective}, {"replaced_atoms", result.replaced_atoms},
+                        {"prepare_seconds", prepare_seconds}, {"learn_seconds", learn_seconds},
+                        {"threads", at::get_num_threads()}, {"out", o.out}, {"png", o.png},
+                        {"history", history_json(result.history)}};
+  if (!std::isnan(last.holdout_objective)) report["holdout_objective"] = last.holdout_objective;
+  return report;
+}
+
+void print_summary(std::ostream& out, const LearnDictCommand& o, const PreparedPatches& prepared,
+                   const dictlearn::LearnResult& result, double learn_seconds) {
+  const auto& last = result.history.back();
+  out << "learned " << o.atoms << " atoms of " << prepared.patch << "x" << prepared.patch << " ("
+      << dictlearn::algorithm_name(dictlearn::parse_algorithm(o.algo)) << ", " << last.iteration << " iterations, "
+      << prepared.train.size(0) << " patches";
+  if (!prepared.whitening.empty() && prepared.whitening != "none") out << ", " << prepared.whitening << " whitening";
+  out << ") in " << std::setprecision(3) << learn_seconds << " s: objective " << std::setprecision(6) << last.objective;
+  if (!std::isnan(last.holdout_objective)) out << ", held-out " << last.holdout_objective;
+  if (result.replaced_atoms > 0) out << ", " << result.replaced_atoms << " unused atoms replaced";
+  out << " -> " << o.out << (o.png.empty() ? "" : ", " + o.png) << "\n";
+}
+
+void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
+  const auto algorithm = dictlearn::parse_algorithm(o.algo);
+  check_flags(o, algorithm);
   const auto device = parse_device(ctx.runtime.device);
 
   Stopwatch clock;
@@ -70,34 +137,11 @@ void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
   }
   const double prepare_seconds = clock.seconds();
 
-  const int64_t iterations = o.iterations > 0 ? o.iterations : default_iterations(algorithm);
-  auto options = dictlearn::LearnOptions(o.atoms)
-                     .algorithm(algorithm)
-                     .lambda(o.lambda)
-                     .sparsity(o.sparsity)
-                     .error_bound(o.error_bound)
-                     .iterations(iterations)
-                     .batch_size(o.batch)
-                     .learning_rate(o.learning_rate)
-                     .seed(ctx.runtime.seed)
-                     .eval_every(o.eval_every > 0 ? o.eval_every : std::max<int64_t>(1, iterations / 20))
-                     .checkpoint(o.checkpoint)
-                     .checkpoint_every(o.checkpoint_every)
-                     .resume(o.resume);
+  auto options = learn_options(o, algorithm, ctx.runtime.seed);
   if (prepared.holdout.defined()) options.holdout(prepared.holdout.to(device));
   if (o.resume && std::filesystem::exists(o.checkpoint) && !o.json) ctx.out << "resuming from " << o.checkpoint << "\n";
-
   ProgressBar bar(ctx.err);
-  double holdout = std::numeric_limits<double>::quiet_NaN();
-  options.on_progress([&](const dictlearn::LearnProgress& p) {
-    if (!std::isnan(p.holdout_objective)) holdout = p.holdout_objective;
-    std::ostringstream suffix;
-    suffix << std::setprecision(5) << " objective " << p.objective;
-    if (!std::isnan(holdout)) suffix << " held-out " << holdout;
-    const double rate = p.seconds > 0 ? static_cast<double>(p.iteration) / p.seconds : 0;
-    bar.update(p.iteration, p.total, "learn-dict " + o.algo, rate, rate > 0 ? (p.total - p.iteration) / rate : 0, "it/s",
-               suffix.str());
-  });
+  options.on_progress(show_progress(bar, o.algo));
 
   const auto learn_clock = Stopwatch();
   const auto result = dictlearn::learn_dictionary(prepared.train.to(device), options);
@@ -109,43 +153,15 @@ void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
   data::save_npy(o.out, dictionary);
   if (!o.png.empty()) viz::write_dictionary_png(o.png, dictionary, 1, 0, std::max<int64_t>(1, 48 / prepared.patch));
 
-  const auto& last = result.history.back();
-  nlohmann::json report{{"command", "learn-dict"},
-                        {"algo", dictlearn::algorithm_name(algorithm)},
-                        {"atoms", o.atoms},
-                        {"patch", prepared.patch},
-                        {"dimension", dictionary.size(0)},
-                        {"training_patches", prepared.train.size(0)},
-                        {"holdout_patches", prepared.holdout.defined() ? prepared.holdout.size(0) : 0},
-                        {"whitening", prepared.whitening},
-                        {"lambda", o.lambda},
-                        {"sparsity", o.sparsity},
-                        {"error_bound", o.error_bound},
-                        {"iterations", last.iteration},
-                        {"batch", o.batch},
-                        {"objective", last.objective},
-                        {"replaced_atoms", result.replaced_atoms},
-                        {"prepare_seconds", prepare_seconds},
-                        {"learn_seconds", learn_seconds},
-                        {"threads", at::get_num_threads()},
-                        {"out", o.out},
-                        {"png", o.png},
-                        {"history", history_json(result.history)}};
-  if (!std::isnan(last.holdout_objective)) report["holdout_objective"] = last.holdout_objective;
+  auto report = report_json(o, prepared, result, dictionary, prepare_seconds, learn_seconds);
   std::string statistics;
-  report["statistics"] = atom_statistics_report(dictionary, prepared.patch, ctx.runtime.seed, &statistics);
+  report["statistics"] = atom_statistics_report(dictionary, ctx.runtime.seed, &statistics);
   if (o.json) {
     ctx.out << report.dump() << "\n";
     return;
   }
-  ctx.out << "learned " << o.atoms << " atoms of " << prepared.patch << "x" << prepared.patch << " ("
-          << dictlearn::algorithm_name(algorithm) << ", " << last.iteration << " iterations, "
-          << prepared.train.size(0) << " patches";
-  if (!prepared.whitening.empty() && prepared.whitening != "none") ctx.out << ", " << prepared.whitening << " whitening";
-  ctx.out << ") in " << std::setprecision(3) << learn_seconds << " s: objective " << std::setprecision(6) << last.objective;
-  if (!std::isnan(last.holdout_objective)) ctx.out << ", held-out " << last.holdout_objective;
-  if (result.replaced_atoms > 0) ctx.out << ", " << result.replaced_atoms << " unused atoms replaced";
-  ctx.out << " -> " << o.out << (o.png.empty() ? "" : ", " + o.png) << "\n" << statistics << "\n";
+  print_summary(ctx.out, o, prepared, result, learn_seconds);
+  ctx.out << statistics << "\n";
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ struct ShowDictOptions {
 };
 
 void run_show_dict(const ShowDictOptions& o, Context& ctx) {
-  restore::check_output_path(o.png, "--png");
+  restore::check_output_paths({{o.png, "--png"}});
   const auto atoms = load_float_array(o.dict, "--dict", std::vector<int64_t>{2, 4});
   nlohmann::json report{{"dict", o.dict}, {"png", o.png}, {"shape", atoms.sizes().vec()}};
   int64_t channels = 0, side = 0;
@@ -47,7 +47,7 @@ void run_show_dict(const ShowDictOptions& o, Context& ctx) {
 
   // Receptive-field statistics for dense grey dictionaries, beside those of a random one.
   std::string statistics;
-  if (atoms.dim() == 2 && channels == 1) report["statistics"] = atom_statistics_report(atoms, side, ctx.runtime.seed, &statistics);
+  if (atoms.dim() == 2 && channels == 1) report["statistics"] = atom_statistics_report(atoms, ctx.runtime.seed, &statistics);
   if (o.json) {
     ctx.out << report.dump() << "\n";
     return;

@@ -4,11 +4,9 @@
 #include "command_support.h"
 #include "restore_support.h"
 
-#include "deepsc/data/patches.h"
-#include "deepsc/data/whitening.h"
+#include "deepsc/dictlearn/training_patches.h"
 
-#include <cmath>
-#include <vector>
+#include <stdexcept>
 
 namespace deepsc::cli {
 
@@ -25,94 +23,46 @@ CLI::Option* add_patch_source_options(CLI::App* cmd, PatchSource& s) {
   return images;
 }
 
-namespace {
-
-/// `samples` p × p patches from the pictures, each picture giving a share proportional to its
-/// number of patch positions (the last one takes the rounding), [samples, p²].
-torch::Tensor draw_patches(const std::vector<torch::Tensor>& pictures, int64_t patch, int64_t samples,
-                           torch::Generator& gen) {
-  std::vector<double> positions;
-  double total = 0;
-  for (const auto& pic : pictures) {
-    positions.push_back(static_cast<double>((pic.size(2) - patch + 1) * (pic.size(3) - patch + 1)));
-    total += positions.back();
-  }
-  std::vector<torch::Tensor> drawn;
-  int64_t left = samples;
-  for (size_t i = 0; i < pictures.size() && left > 0; ++i) {
-    const int64_t count = i + 1 == pictures.size() ? left : std::min(left, static_cast<int64_t>(std::llround(samples * positions[i] / total)));
-    if (count > 0) drawn.push_back(data::random_patches(pictures[i], patch, count, gen));
-    left -= count;
-  }
-  return torch::cat(drawn, 0);
-}
-
-/// Grey pictures [1, 1, H, W] of the folder that hold at least one p × p patch.
-std::vector<torch::Tensor> load_pictures(const PatchSource& s, Context& ctx) {
-  std::vector<torch::Tensor> pictures;
-  for (const auto& file : restore::image_files(s.images, "--images")) {
-    auto grey = restore::load_grey(file, "--images").image;
-    if (grey.size(2) < s.patch || grey.size(3) < s.patch) {
-      ctx.err << "deepsc: skipping " << file << ": smaller than --patch " << s.patch << "\n";
-      continue;
-    }
-    if (s.whiten == "of") grey = data::whiten_images(grey.to(torch::kDouble), data::ImageWhiteningOptions()).to(torch::kFloat);
-    pictures.push_back(grey);
-  }
-  if (pictures.empty()) throw std::invalid_argument("--images " + s.images + ": no picture is at least --patch pixels wide");
-  return pictures;
-}
-
-}  // namespace
-
 PreparedPatches prepare_patches(const PatchSource& s, const std::string& holdout_path, double holdout_fraction,
                                 Context& ctx) {
   if (s.images.empty() == s.patches.empty()) throw std::invalid_argument("give --images DIR or --patches P.npy");
+  torch::Tensor holdout;
+  if (!holdout_path.empty()) holdout = load_float_array(holdout_path, "--holdout", 2);
   PreparedPatches out;
-  torch::Tensor all;
   if (!s.patches.empty()) {
-    all = load_float_array(s.patches, "--patches", 2).to(torch::kFloat).contiguous();
+    const auto all = load_float_array(s.patches, "--patches", 2);
     out.patch = square_side(all.size(1));
     if (out.patch == 0)
       throw std::invalid_argument("--patches " + s.patches + ": rows of length " + std::to_string(all.size(1)) +
                                   " are not p x p patches");
     out.whitening = "none";
-  } else {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(ctx.runtime.seed);
-    all = draw_patches(load_pictures(s, ctx), s.patch, s.samples, gen);
-    // Shuffled, so the held-out tail is a sample of every picture, not the last picture's patches.
-    all = all.index_select(0, torch::randperm(all.size(0), gen, torch::kLong));
-    all = data::remove_mean(all, s.contrast).first;
-    out.patch = s.patch;
-    out.whitening = s.whiten;
-  }
-
-  // Held-out rows: a file, or the last fraction of the patches.
-  if (!holdout_path.empty()) {
-    out.train = all;
-    out.holdout = load_float_array(holdout_path, "--holdout", 2).to(torch::kFloat).contiguous();
-    if (out.holdout.size(1) != all.size(1))
-      throw std::invalid_argument("--holdout " + holdout_path + ": rows of length " + std::to_string(out.holdout.size(1)) +
+    if (holdout.defined() && holdout.size(1) != all.size(1))
+      throw std::invalid_argument("--holdout " + holdout_path + ": rows of length " + std::to_string(holdout.size(1)) +
                                   " but the patches have " + std::to_string(all.size(1)));
-  } else {
-    const auto held = static_cast<int64_t>(std::floor(holdout_fraction * static_cast<double>(all.size(0))));
-    if (all.size(0) - held < 1) throw std::invalid_argument("no training patches left after the held-out fraction");
-    out.train = all.narrow(0, 0, all.size(0) - held).contiguous();
-    if (held > 0) out.holdout = all.narrow(0, all.size(0) - held, held).contiguous();
+    auto split = dictlearn::split_holdout(all, holdout_fraction, holdout);
+    out.train = split.train;
+    out.holdout = split.holdout;
+    return out;
   }
-
-  // Transforms fitted on the training rows only, applied to both.
-  if (!s.images.empty()) {
-    if (s.whiten == "zca") {
-      const auto zca = data::ZcaWhitening::fit(out.train);
-      out.train = zca.whiten(out.train);
-      if (out.holdout.defined()) out.holdout = zca.whiten(out.holdout);
-    }
-    const double mean_norm = out.train.norm(2, {1}).mean().item<double>();
-    if (!(mean_norm > 0)) throw std::invalid_argument("--images " + s.images + ": every patch is flat");
-    out.train.div_(mean_norm);
-    if (out.holdout.defined()) out.holdout.div_(mean_norm);
+  if (holdout.defined() && holdout.size(1) != s.patch * s.patch)
+    throw std::invalid_argument("--holdout " + holdout_path + ": rows of length " + std::to_string(holdout.size(1)) +
+                                " but the patches have " + std::to_string(s.patch * s.patch));
+  const auto pictures = restore::load_grey_pictures(s.images, "--images", s.patch, "--patch", ctx);
+  const auto options = dictlearn::TrainingPatchOptions(s.patch)
+                           .samples(s.samples)
+                           .whitening(dictlearn::parse_patch_whitening(s.whiten))
+                           .contrast(s.contrast)
+                           .holdout_fraction(holdout_fraction)
+                           .seed(ctx.runtime.seed);
+  try {
+    auto made = dictlearn::patches_from_pictures(pictures, options, holdout);
+    out.train = made.train;
+    out.holdout = made.holdout;
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument("--images " + s.images + ": " + e.what());
   }
+  out.patch = s.patch;
+  out.whitening = s.whiten;
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// Training patches for `deepsc learn-dict`: drawn from a folder of natural images (grey, optionally
-// whitened as Olshausen & Field did, DC removed, one global scale) or read from a patch matrix.
+// Training patches for `deepsc learn-dict`: the flags that say where they come from, and the
+// reading of the pictures or the patch matrix; the patches are made by
+// dictlearn::patches_from_pictures / dictlearn::split_holdout (dictlearn/training_patches.h).
 
 #include "cli.h"
 
@@ -30,13 +31,10 @@ struct PreparedPatches {
   std::string whitening;  // what was applied ("none" for a patch file)
 };
 
-/// Images: every picture made grey, whitened if asked, `samples` random p × p patches spread over
-/// the pictures in proportion to their areas (reproducible by --seed), each patch's mean removed
-/// (and its contrast normalised with --contrast; ZCA after that), then all scaled by one factor so
-/// that the mean ℓ2 norm of a patch is 1 — λ then means the same for any picture set. The last
-/// `holdout_fraction` of the shuffled patches is held out. A patch file is used as it is, in its
-/// own order: its last `holdout_fraction` rows are held out unless `holdout_path` names a held-out
-/// file [H, n].
+/// The patches of `source` (seeded by --seed): from the pictures of --images (grey; those smaller
+/// than --patch skipped with a line on ctx.err) by dictlearn::patches_from_pictures, or the
+/// --patches file by dictlearn::split_holdout. `holdout_path` (--holdout) names a held-out file
+/// [H, n]; otherwise `holdout_fraction` of the patches is held out. Errors name the flag.
 PreparedPatches prepare_patches(const PatchSource& source, const std::string& holdout_path, double holdout_fraction,
                                 Context& ctx);
 

@@ -1,6 +1,7 @@
 #include "deepsc/conv/image_quality.h"
 
 #include <cmath>
+#include <iomanip>
 #include <sstream>
 #include <stdexcept>
 
@@ -70,6 +71,18 @@ torch::Tensor ssim(const torch::Tensor& a, const torch::Tensor& b, const SsimOpt
   const double c1 = std::pow(o.k1() * o.data_range(), 2), c2 = std::pow(o.k2() * o.data_range(), 2);
   const auto map = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
   return map.reshape({n, -1}).mean(1);
+}
+
+ImageQuality image_quality(const torch::Tensor& image, const torch::Tensor& clean) {
+  check_pair(image, clean, "image_quality");
+  const auto a = image.to(torch::kCPU, torch::kDouble), b = clean.to(torch::kCPU, torch::kDouble);
+  return {psnr(a, b).mean().item<double>(), ssim(a, b).mean().item<double>()};
+}
+
+std::string to_string(const ImageQuality& quality) {
+  std::ostringstream s;
+  s << std::fixed << "PSNR " << std::setprecision(2) << quality.psnr << " dB, SSIM " << std::setprecision(4) << quality.ssim;
+  return s.str();
 }
 
 }  // namespace deepsc::conv

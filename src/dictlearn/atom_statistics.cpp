@@ -1,6 +1,7 @@
 #include "deepsc/dictlearn/atom_statistics.h"
 
 #include <cmath>
+#include <iomanip>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
@@ -144,6 +145,30 @@ AtomStatisticsSummary random_dictionary_summary(int64_t patch, int64_t atoms, ui
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   const torch::Tensor d = torch::randn({patch * patch, atoms}, gen, torch::TensorOptions().dtype(torch::kDouble));
   return summarize_atoms(d, options);
+}
+
+AtomStatisticsComparison compare_with_random(const torch::Tensor& atoms, uint64_t seed,
+                                             const AtomStatisticsOptions& options) {
+  const auto learned = summarize_atoms(atoms, options);  // checks the shape first
+  const auto patch = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(atoms.size(0)))));
+  return {learned, random_dictionary_summary(patch, atoms.size(1), seed, options)};
+}
+
+std::vector<std::pair<std::string, double>> summary_rows(const AtomStatisticsSummary& s) {
+  return {{"oriented_band_pass", s.oriented_band_pass},
+          {"oriented", s.oriented},
+          {"band_pass", s.band_pass},
+          {"localized", s.localized},
+          {"mean_orientation_concentration", s.mean_orientation_concentration},
+          {"mean_frequency_concentration", s.mean_frequency_concentration},
+          {"mean_spatial_spread", s.mean_spatial_spread}};
+}
+
+std::string describe(const AtomStatisticsSummary& s) {
+  std::ostringstream t;
+  t << std::fixed << std::setprecision(0) << 100 * s.oriented_band_pass << "% oriented and band-pass (oriented "
+    << 100 * s.oriented << "%, band-pass " << 100 * s.band_pass << "%, localized " << 100 * s.localized << "%)";
+  return t.str();
 }
 
 }  // namespace deepsc::dictlearn

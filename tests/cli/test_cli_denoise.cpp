@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -27,6 +29,17 @@ namespace {
 
 using deepsc::testing::Outcome;
 using deepsc::testing::run;
+
+/// The PSNR (dB) printed on the line of `text` that starts with `label`, as in
+/// "denoised: PSNR 25.45 dB, SSIM 0.7908"; NaN when there is no such line.
+double printed_psnr(const std::string& text, const std::string& label) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find("PSNR ");
+    if (line.rfind(label, 0) == 0 && at != std::string::npos) return std::stod(line.substr(at + 5));
+  }
+  return std::nan("");
+}
 
 class CliDenoise : public ::testing::Test {
  protected:
@@ -44,8 +57,10 @@ class CliDenoise : public ::testing::Test {
 }  // namespace
 
 TEST_F(CliDenoise, AddNoiseThenDenoiseReportsBetterPsnrAndSsim) {
+  const auto start = std::chrono::steady_clock::now();
   auto r = run({"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--add-noise", "--seed", "3", "--dict",
                 path("W.npy"), "--out", path("out.png"), "--noisy-out", path("noisy.png"), "--json", "--threads", "2"});
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(r.code, 0) << r.err;
   auto out = read_png(path("out.png"));
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{1, 64, 64}));
@@ -58,6 +73,10 @@ TEST_F(CliDenoise, AddNoiseThenDenoiseReportsBetterPsnrAndSsim) {
   EXPECT_GT(j["denoised"]["ssim"].get<double>(), j["noisy"]["ssim"].get<double>());
   EXPECT_EQ(j["atoms"].get<int64_t>(), 24);
   EXPECT_EQ(j["dictionary"], path("W.npy"));
+  // The timings are of this run: positive, the coding part of the whole, within the call's wall time.
+  EXPECT_GT(j["coding_seconds"].get<double>(), 0);
+  EXPECT_LE(j["coding_seconds"].get<double>(), j["seconds"].get<double>());
+  EXPECT_LT(j["seconds"].get<double>(), wall);
   // The reported PSNR is the written picture's, up to its 8-bit rounding.
   auto written = out.unsqueeze(0).to(torch::kDouble);
   EXPECT_NEAR(deepsc::conv::psnr(written, clean_.to(torch::kDouble)).item<double>(), j["denoised"]["psnr"].get<double>(), 0.1);
@@ -81,6 +100,10 @@ TEST_F(CliDenoise, RgbNoisyPictureWithCleanReferenceAndLearnedDictionary) {
   EXPECT_NE(r.out.find("learned from the image"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("noisy:    PSNR"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("denoised: PSNR"), std::string::npos) << r.out;
+  // The dictionary learned from the noisy picture denoises it: measured 20.04 -> 25.45 dB (+5.4).
+  const double noisy_psnr = printed_psnr(r.out, "noisy:"), denoised_psnr = printed_psnr(r.out, "denoised:");
+  EXPECT_NEAR(noisy_psnr, 20.0, 0.5) << r.out;  // sigma 25.5 on 0-255, clipped to [0, 1]
+  EXPECT_GT(denoised_psnr, noisy_psnr + 4) << r.out;
   EXPECT_EQ(deepsc::data::load_npy(path("learned.npy")).sizes(), (std::vector<int64_t>{8, 1, 5, 5}));
   EXPECT_EQ(read_png(path("out.png")).size(0), 1);  // written grey
 }
@@ -91,12 +114,16 @@ TEST_F(CliDenoise, InpaintRandomMissingBeatsBaselineAndMaskFileWorks) {
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_NEAR(j["missing_fraction"].get<double>(), 0.5, 0.05);
-  EXPECT_GT(j["inpainted"]["psnr"].get<double>(), j["baseline"]["psnr"].get<double>() + 0.3);
+  // Measured 29.79 dB against the best-blur baseline's 28.62 dB.
+  EXPECT_GT(j["inpainted"]["psnr"].get<double>(), j["baseline"]["psnr"].get<double>() + 0.6);
   EXPECT_EQ(read_png(path("out.png")).sizes(), (std::vector<int64_t>{1, 64, 64}));
 
-  // A mask picture (white = known) with a separate clean reference.
+  // A mask picture (white = known) with a separate clean reference: a 2-pixel scratch across the
+  // striped texture, where the atoms carry what a blur cannot (measured 44.36 dB against the
+  // baseline's 40.46 dB). On smooth shading a blur is hard to beat: a 6-pixel scratch through the
+  // disc gave 36.5 dB against the oracle baseline's 40.4 dB.
   auto mask = torch::ones({1, 64, 64});
-  mask.narrow(1, 20, 6).narrow(2, 10, 40).zero_();  // a scratch across the picture
+  mask.narrow(1, 44, 2).narrow(2, 10, 40).zero_();
   write_png(path("mask.png"), mask);
   write_png(path("scratched.png"), clean_[0] * mask);
   r = run({"csc-inpaint", "--image", path("scratched.png"), "--mask", path("mask.png"), "--clean", path("clean.png"),
@@ -104,6 +131,7 @@ TEST_F(CliDenoise, InpaintRandomMissingBeatsBaselineAndMaskFileWorks) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("inpainted:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("baseline"), std::string::npos) << r.out;
+  EXPECT_GT(printed_psnr(r.out, "inpainted:"), printed_psnr(r.out, "baseline") + 2) << r.out;
 }
 
 TEST_F(CliDenoise, BadInputsGiveOneLineErrorsAndNoOutputFile) {
@@ -115,21 +143,21 @@ TEST_F(CliDenoise, BadInputsGiveOneLineErrorsAndNoOutputFile) {
   write_png(path("black.png"), torch::zeros({1, 64, 64}));
   const std::string out = path("result.png");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"csc-denoise", "--image", path("junk.png"), "--sigma", "25"}, "junk.png"},
-      {{"csc-denoise", "--image", path("missing.png"), "--sigma", "25"}, "missing.png"},
-      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "-3"}, "sigma"},
-      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--clean", path("wide.png")}, "--clean"},
-      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("W_rgb.npy")}, "--dict"},
-      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("W_rank3.npy")}, "rank"},
-      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("junk.png")}, "junk.png"},
-      {{"csc-denoise", "--image", path("small.png"), "--sigma", "25", "--dict", path("W.npy")}, "small"},
+      {{"csc-denoise", "--image", path("junk.png"), "--sigma", "25"}, "junk.png: not a readable image"},
+      {{"csc-denoise", "--image", path("missing.png"), "--sigma", "25"}, "File does not exist"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "-3"}, "--sigma: Value -3 not in range"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--clean", path("wide.png")}, "--clean " + path("wide.png") + " is 70x64 but --image is 64x64"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("W_rgb.npy")}, "expected grey atoms [M, 1, k, k]"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("W_rank3.npy")}, "expected a rank-4 array"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("junk.png")}, "junk.png: bad magic: not a .npy file"},
+      {{"csc-denoise", "--image", path("small.png"), "--sigma", "25", "--dict", path("W.npy")}, "too small for a blur"},
       {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--add-noise", "--clean", path("clean.png")},
-       "--clean"},
-      {{"csc-inpaint", "--image", path("clean.png")}, "--mask"},
-      {{"csc-inpaint", "--image", path("clean.png"), "--missing", "0.5", "--mask", path("black.png")}, "--mask"},
-      {{"csc-inpaint", "--image", path("clean.png"), "--mask", path("black.png")}, "known"},
-      {{"csc-inpaint", "--image", path("clean.png"), "--mask", path("wide.png")}, "--mask"},
-      {{"csc-inpaint", "--image", path("clean.png"), "--missing", "1.5"}, "missing"},
+       "--clean excludes --add-noise"},
+      {{"csc-inpaint", "--image", path("clean.png")}, "needs exactly one of --mask"},
+      {{"csc-inpaint", "--image", path("clean.png"), "--missing", "0.5", "--mask", path("black.png")}, "--mask excludes --missing"},
+      {{"csc-inpaint", "--image", path("clean.png"), "--mask", path("black.png")}, "has no known pixel"},
+      {{"csc-inpaint", "--image", path("clean.png"), "--mask", path("wide.png")}, "--mask " + path("wide.png") + " is 70x64"},
+      {{"csc-inpaint", "--image", path("clean.png"), "--missing", "1.5"}, "--missing: Value 1.5 not in range"},
   };
   for (const auto& [args, expected] : cases) {
     auto full = args;

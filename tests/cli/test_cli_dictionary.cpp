@@ -146,7 +146,10 @@ TEST_F(CliDictionary, DenoiseWithDctAndWithKsvdLearnedOnTheNoisyPicture) {
   EXPECT_EQ(jl["learning"]["algo"], "ksvd");
   EXPECT_GE(jl["learning"]["sparsity"].get<int64_t>(), 1);
   EXPECT_EQ(jl["noisy"], jd["noisy"]);  // same seed, same noise
-  EXPECT_GT(jl["denoised"]["psnr"].get<double>(), jl["noisy"]["psnr"].get<double>() + 5);
+  // Measured: 20.23 -> 28.38 dB with K-SVD, 27.29 dB with the DCT it starts from.
+  EXPECT_GT(jl["denoised"]["psnr"].get<double>(), jl["noisy"]["psnr"].get<double>() + 6.5);
+  EXPECT_GT(jl["denoised"]["psnr"].get<double>(), jd["denoised"]["psnr"].get<double>() + 0.5);
+  EXPECT_GT(jl["learning"]["seconds"].get<double>(), 0);
   EXPECT_EQ(load_npy(path("ksvd.npy")).sizes(), (std::vector<int64_t>{64, 256}));
 }
 
@@ -157,25 +160,25 @@ TEST_F(CliDictionary, BadInputsGiveOneLineErrorsAndNoOutputFile) {
   write_png(path("clean.png"), deepsc::testing::synthetic_picture(32)[0].to(torch::kFloat));
   const std::string out = path("result.out");
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "online"}, "--lambda"},
-      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "ksvd"}, "--sparsity"},
-      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "online", "--lambda", "0.1", "--error-bound", "0.5"}, "--error-bound"},
-      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "ksvd", "--sparsity", "3", "--error-bound", "-1"}, "--error-bound"},
-      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "sgd", "--lambda", "0.1"}, "sgd"},
-      {{"learn-dict", "--patches", path("junk.npy"), "--lambda", "0.1"}, "junk.npy"},
-      {{"learn-dict", "--patches", path("odd.npy"), "--lambda", "0.1"}, "p x p"},
-      {{"learn-dict", "--patches", path("Y.npy"), "--images", path("pictures"), "--lambda", "0.1"}, "--images"},
-      {{"learn-dict", "--lambda", "0.1"}, "--images"},
-      {{"learn-dict", "--images", path("no-such-folder"), "--lambda", "0.1"}, "no-such-folder"},
-      {{"learn-dict", "--patches", path("Y.npy"), "--lambda", "0.1", "--resume"}, "--checkpoint"},
-      {{"learn-dict", "--patches", path("Y.npy"), "--lambda", "0.1", "--holdout", path("odd.npy")}, "--holdout"},
-      {{"learn-dict", "--patches", path("Y.npy"), "--lambda", "0.1", "--save-holdout", path("H.npy"), "--holdout-fraction", "0"}, "--save-holdout"},
-      {{"show-dict", "--dict", path("rank3.npy")}, "rank"},
-      {{"show-dict", "--dict", path("odd.npy")}, "patches"},
-      {{"denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("odd.npy")}, "--dict"},
-      {{"denoise", "--image", path("clean.png"), "--sigma", "25", "--atoms", "200"}, "--atoms"},
-      {{"denoise", "--image", path("junk.npy"), "--sigma", "25"}, "junk.npy"},
-      {{"denoise", "--image", path("clean.png"), "--sigma", "0"}, "sigma"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "online"}, "--algo online needs --lambda > 0"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "ksvd"}, "--algo ksvd needs --sparsity K >= 1"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "online", "--lambda", "0.1", "--error-bound", "0.5"}, "--error-bound applies to --algo ksvd and mod"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "ksvd", "--sparsity", "3", "--error-bound", "-1"}, "--error-bound: Value -1 not in range"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "sgd", "--lambda", "0.1"}, "unknown dictionary-learning algorithm 'sgd'"},
+      {{"learn-dict", "--patches", path("junk.npy"), "--lambda", "0.1"}, "junk.npy: bad magic: not a .npy file"},
+      {{"learn-dict", "--patches", path("odd.npy"), "--lambda", "0.1"}, "rows of length 7 are not p x p patches"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--images", path("pictures"), "--lambda", "0.1"}, "--images excludes --patches"},
+      {{"learn-dict", "--lambda", "0.1"}, "give --images DIR or --patches P.npy"},
+      {{"learn-dict", "--images", path("no-such-folder"), "--lambda", "0.1"}, "no-such-folder: not a directory"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--lambda", "0.1", "--resume"}, "--resume needs --checkpoint FILE"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--lambda", "0.1", "--holdout", path("odd.npy")}, "rows of length 7 but the patches have 64"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--lambda", "0.1", "--save-holdout", path("H.npy"), "--holdout-fraction", "0"}, "--save-holdout: no patches are held out"},
+      {{"show-dict", "--dict", path("rank3.npy")}, "expected a rank-2 or 4 array, found rank 3"},
+      {{"show-dict", "--dict", path("odd.npy")}, "10-dimensional atoms are not 3 x p x p patches"},
+      {{"denoise", "--image", path("clean.png"), "--sigma", "25", "--dict", path("odd.npy")}, "10-dimensional atoms are not grey p x p patches"},
+      {{"denoise", "--image", path("clean.png"), "--sigma", "25", "--atoms", "200"}, "--atoms 200: the DCT start needs a square number"},
+      {{"denoise", "--image", path("junk.npy"), "--sigma", "25"}, "junk.npy: not a readable image"},
+      {{"denoise", "--image", path("clean.png"), "--sigma", "0"}, "--sigma: Value 0 not in range"},
   };
   for (const auto& [args, expected] : cases) {
     auto full = args;

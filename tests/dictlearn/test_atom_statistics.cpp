@@ -196,3 +196,28 @@ TEST(AtomStatistics, RejectsBadInput) {
   expect_rejected([] { random_dictionary_summary(1, 10); }, "patch");
   expect_rejected([] { random_dictionary_summary(8, 0); }, "atoms");
 }
+
+TEST(AtomStatisticsReport, ComparesWithTheRandomDictionaryOfTheSameShapeAndNamesTheNumbers) {
+  // Gabor atoms: oriented and band-pass, unlike Gaussian noise.
+  std::vector<torch::Tensor> columns;
+  for (int i = 0; i < 12; ++i) columns.push_back(gabor(8, 15.0 * i, 0.25, 2.0, 3.5, 3.5));
+  const auto atoms = torch::cat(columns, 1);  // [64, 12]
+  const auto comparison = deepsc::dictlearn::compare_with_random(atoms, 7);
+  const auto learned = summarize_atoms(atoms), random = random_dictionary_summary(8, 12, 7);
+  EXPECT_EQ(comparison.learned.oriented_band_pass, learned.oriented_band_pass);
+  EXPECT_EQ(comparison.random.mean_spatial_spread, random.mean_spatial_spread);
+  EXPECT_EQ(comparison.random.atoms, 12);
+  EXPECT_GT(comparison.learned.oriented_band_pass, comparison.random.oriented_band_pass);
+
+  const auto rows = deepsc::dictlearn::summary_rows(learned);
+  ASSERT_EQ(rows.size(), 7u);
+  EXPECT_EQ(rows.front().first, "oriented_band_pass");
+  EXPECT_EQ(rows.front().second, learned.oriented_band_pass);
+  EXPECT_EQ(rows.back().first, "mean_spatial_spread");
+  EXPECT_EQ(rows.back().second, learned.mean_spatial_spread);
+
+  deepsc::dictlearn::AtomStatisticsSummary s;
+  s.oriented_band_pass = 0.62, s.oriented = 0.7, s.band_pass = 0.814, s.localized = 0.55;
+  EXPECT_EQ(deepsc::dictlearn::describe(s), "62% oriented and band-pass (oriented 70%, band-pass 81%, localized 55%)");
+  expect_rejected([] { deepsc::dictlearn::compare_with_random(torch::rand({10, 3}, torch::kDouble)); }, "");
+}

@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include <string>
+
 namespace deepsc::conv {
 
 /// PSNR = 10 log10(L² / MSE) dB, MSE the mean of (a − b)² over channels and pixels, L = data_range.
@@ -37,5 +39,19 @@ struct SsimOptions {
 /// Requires a and b floating point [N, C, H, W] of the same shape with H, W ≥ window, an odd
 /// window ≥ 1, window_sigma > 0, data_range > 0; throws std::invalid_argument otherwise.
 torch::Tensor ssim(const torch::Tensor& a, const torch::Tensor& b, const SsimOptions& options = {});
+
+/// The two numbers a restoration report gives for a result against its clean reference.
+struct ImageQuality {
+  double psnr = 0;  ///< dB, the mean of psnr() over the images (+inf when they are identical)
+  double ssim = 0;  ///< the mean of ssim() over the images, with the default SsimOptions
+};
+
+/// PSNR and SSIM of `image` against `clean` (both [N, C, H, W], floating point, values in [0, 1]),
+/// computed in float64 on the CPU so that the numbers do not depend on the device or dtype, and
+/// averaged over the N images. Same requirements and errors as psnr() and ssim().
+ImageQuality image_quality(const torch::Tensor& image, const torch::Tensor& clean);
+
+/// "PSNR 28.12 dB, SSIM 0.8123": two decimals of dB, four of SSIM.
+std::string to_string(const ImageQuality& quality);
 
 }  // namespace deepsc::conv

@@ -38,6 +38,9 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace deepsc::dictlearn {
 
@@ -98,5 +101,24 @@ AtomStatisticsSummary summarize_atoms(const torch::Tensor& atoms, const AtomStat
 /// `seed` (so the same on every machine). Requires p ≥ 2, m ≥ 1.
 AtomStatisticsSummary random_dictionary_summary(int64_t patch, int64_t atoms, uint64_t seed = 0,
                                                 const AtomStatisticsOptions& options = {});
+
+/// A dictionary's summary beside its reference: random_dictionary_summary of the same shape.
+struct AtomStatisticsComparison {
+  AtomStatisticsSummary learned;
+  AtomStatisticsSummary random;
+};
+
+/// summarize_atoms(atoms) and random_dictionary_summary(p, m, seed) for atoms D [p·p, m]. Same
+/// requirements and errors as atom_statistics.
+AtomStatisticsComparison compare_with_random(const torch::Tensor& atoms, uint64_t seed = 0,
+                                             const AtomStatisticsOptions& options = {});
+
+/// The fractions and means of a summary by name, in a fixed order, for reports:
+/// oriented_band_pass, oriented, band_pass, localized, mean_orientation_concentration,
+/// mean_frequency_concentration, mean_spatial_spread (the count `atoms` is left to the caller).
+std::vector<std::pair<std::string, double>> summary_rows(const AtomStatisticsSummary& summary);
+
+/// "62% oriented and band-pass (oriented 70%, band-pass 81%, localized 55%)": whole percents.
+std::string describe(const AtomStatisticsSummary& summary);
 
 }  // namespace deepsc::dictlearn
