@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "deepsc/train/trainer.h"
+#include "deepsc/viz/gnuplot.h"
 
 #include "support/cli_runner.h"
 #include "support/bar_mnist.h"
@@ -14,9 +15,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -224,7 +225,7 @@ TEST_F(CliRobustness, RobustSweepsLambdaFitsItAndCodesPerSample) {
   EXPECT_EQ(report["fits"]["gaussian"]["residuals"].size(), 3u);
   for (const auto* file : {"table.tsv", "sweep.tsv", "fit.tsv", "plot.gp"}) EXPECT_TRUE(fs::exists(dir_ / "robust" / file)) << file;
   // Where gnuplot is installed (the README's set-up installs it) its script must run: both plots.
-  if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
+  if (deepsc::viz::gnuplot_available()) {
     EXPECT_EQ(r.err.find("gnuplot failed"), std::string::npos) << r.err;
     for (const auto* file : {"robust.png", "fit.png"}) EXPECT_TRUE(fs::exists(dir_ / "robust" / file)) << file;
   }
@@ -252,6 +253,39 @@ TEST_F(CliRobustness, RobustSweepsLambdaFitsItAndCodesPerSample) {
   // The statistics act after the stem: its codes, hence the residual curve, are those of the plain sweep.
   EXPECT_EQ(with_bn["rows"][0]["curve"]["residual"], report["rows"][0]["curve"]["residual"]);
   EXPECT_EQ(read_text(checkpoint), saved);
+}
+
+namespace {
+
+/// Every path under `root`, relative to it.
+std::set<std::string> tree(const fs::path& root) {
+  std::set<std::string> paths;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) paths.insert(fs::relative(entry.path(), root).string());
+  return paths;
+}
+
+}  // namespace
+
+TEST_F(CliRobustness, RobustPlotsIntoAFolderWhoseNameAShellWouldParse) {
+  const auto checkpoint = train();
+  // Through a shell, `cd '<out>' && gnuplot ...` would end the quote and run `touch pwned`.
+  const std::string name = "it's; touch pwned; out";
+  const auto before = tree(dir_);
+  const auto r = run({"robust", "--checkpoint", checkpoint, "--noise", "gaussian", "--severities", "5", "--lambda-grid",
+                      "0.1,0.4", "--limit", "16", "--batch", "16", "--threads", "2", "--out", path(name)});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("-> " + path(name) + "/robust.json"), std::string::npos) << r.out;
+  for (const auto* file : {"robust.json", "table.tsv", "sweep.tsv", "plot.gp"}) EXPECT_TRUE(fs::exists(dir_ / name / file)) << file;
+  if (deepsc::viz::gnuplot_available()) {
+    EXPECT_EQ(r.err.find("gnuplot failed"), std::string::npos) << r.err;
+    EXPECT_GT(fs::file_size(dir_ / name / "robust.png"), 0u);
+  }
+  // Nothing outside the folder: the scratch folder gained only it, and no shell ran `touch`.
+  auto after = tree(dir_);
+  for (auto it = after.begin(); it != after.end();) it = it->rfind(name, 0) == 0 ? after.erase(it) : std::next(it);
+  EXPECT_EQ(after, before);
+  EXPECT_FALSE(fs::exists(fs::current_path() / "pwned"));
+  EXPECT_FALSE(fs::exists(dir_ / name / "pwned"));
 }
 
 TEST_F(CliRobustness, RobustRejectsBadOptionsWithOneLineErrors) {
