@@ -31,11 +31,16 @@ void run_eval(const CheckpointOptions& o, Context& ctx) {
     ctx.out << line.dump() << "\n";
     return;
   }
-  ctx.out << config.model.name << " on " << config.data.kind << "/" << o.split << " (" << r.samples
-          << " images): top-1 " << std::fixed << std::setprecision(2) << 100 * r.top1 << "%, top-5 " << 100 * r.top5
-          << "%, loss " << std::setprecision(4) << r.loss;
-  for (size_t i = 0; i < r.csc_residuals.size(); ++i) ctx.out << (i ? ", " : "; CSC residuals ") << r.csc_residuals[i];
-  ctx.out << "\n";
+  // One labelled line per number (Markdown list items), so that a report can quote them as they are.
+  ctx.out << config.model.name << " on " << config.data.kind << "/" << o.split << ", " << r.samples << " images:\n"
+          << std::fixed << std::setprecision(2) << "- top-1 accuracy: " << 100 * r.top1 << "%\n"
+          << "- top-5 accuracy: " << 100 * r.top5 << "%\n"
+          << std::setprecision(4) << "- cross-entropy loss: " << r.loss << " (mean per image)\n";
+  for (size_t i = 0; i < r.csc_residuals.size(); ++i)
+    ctx.out << std::setprecision(2) << "- CSC layer " << i + 1 << (i == 0 && model->input_csc_layer() ? " (stem)" : "")
+            << " residual ‖x − D c‖²: " << r.csc_residuals[i]
+            << " (mean per image; x is the layer's input" << (i == 0 && model->input_csc_layer() ? ", the normalised image" : "")
+            << ", c its sparse code)\n";
 }
 
 void run_filters(const CheckpointOptions& o, Context& ctx) {
@@ -50,7 +55,7 @@ void run_filters(const CheckpointOptions& o, Context& ctx) {
       throw std::invalid_argument("--layer " + std::to_string(o.layer) + ": the model has " +
                                   std::to_string(layers.size()) + " CSC layers");
     }
-    weights = layers[o.layer]->weight.detach();
+    weights = layers[o.layer]->dictionary().detach();  // the unit-norm atoms the layer codes with
     what = "CSC layer " + std::to_string(o.layer) + " atoms";
   } else {
     for (const auto& p : model->named_parameters()) {
@@ -63,7 +68,7 @@ void run_filters(const CheckpointOptions& o, Context& ctx) {
   }
   const int64_t channels = weights.size(1) == 3 ? 3 : 1;
   auto shown = channels == 3 ? weights : weights.narrow(1, 0, 1);
-  viz::write_dictionary_png(o.png, shown.cpu().to(torch::kFloat), channels, 0, 8);
+  viz::write_dictionary_png(o.png, shown.cpu().to(torch::kFloat), channels, 0, viz::visible_scale(weights.size(-1)));
   ctx.out << "wrote " << what << " " << weights.sizes() << " -> " << o.png << "\n";
 }
 

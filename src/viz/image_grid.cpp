@@ -1,5 +1,7 @@
 #include "deepsc/viz/image_grid.h"
 
+#include "deepsc/data/atomic_file.h"
+
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -8,14 +10,6 @@
 #include <memory>
 #include <sstream>
 #include <stdexcept>
-
-#ifdef _WIN32
-#include <process.h>
-#define DEEPSC_GETPID _getpid
-#else
-#include <unistd.h>
-#define DEEPSC_GETPID getpid
-#endif
 
 // stb is used header-only: the implementation is compiled here, into deepsc_viz, so neither this
 // library nor its downstream users (find_package(deepsc)) need to link libstb. STATIC gives every
@@ -131,19 +125,12 @@ void write_png(const std::string& path, const torch::Tensor& image) {
     px = torch::nan_to_num(px.to(torch::kFloat), 0.0, 1.0, 0.0).clamp(0, 1).mul(255).round().to(torch::kByte);
   px = px.to(torch::kCPU).permute({1, 2, 0}).contiguous();  // stb wants interleaved [H, W, C] rows
 
-  const std::string tmp = path + ".tmp." + std::to_string(DEEPSC_GETPID());
   const int w = static_cast<int>(W), h = static_cast<int>(H), c = static_cast<int>(C);
-  errno = 0;
-  if (!stbi_write_png(tmp.c_str(), w, h, c, px.data_ptr(), w * c)) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw std::runtime_error("write_png: cannot write '" + path + "'" + errno_suffix(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw std::runtime_error("write_png: cannot replace '" + path + "'" + errno_suffix(err));
-  }
+  data::write_file_atomically_with(path, [&](const std::string& tmp) {
+    errno = 0;
+    if (!stbi_write_png(tmp.c_str(), w, h, c, px.data_ptr(), w * c))
+      throw data::FileWriteError(path, "write_png: cannot write the PNG" + errno_suffix(errno));
+  });
 }
 
 void write_dictionary_png(const std::string& path, const torch::Tensor& atoms, int64_t channels, int64_t columns,
@@ -151,7 +138,14 @@ void write_dictionary_png(const std::string& path, const torch::Tensor& atoms, i
   if (scale < 1) invalid("write_dictionary_png", "scale must be >= 1, got " + std::to_string(scale));
   torch::Tensor tiles = dictionary_tiles(atoms, channels);
   if (scale > 1) tiles = tiles.repeat_interleave(scale, 2).repeat_interleave(scale, 3);
-  write_png(path, tile_grid(tiles, columns, /*pad=*/1, /*normalise_each=*/true, /*pad_value=*/1.0));
+  const int64_t pad = scale >= 4 ? 2 : 1;
+  write_png(path, tile_grid(tiles, columns, pad, /*normalise_each=*/true, /*pad_value=*/1.0));
+}
+
+int64_t visible_scale(int64_t atom_side, int64_t min_pixels) {
+  if (atom_side < 1) invalid("visible_scale", "atom_side must be >= 1, got " + std::to_string(atom_side));
+  if (min_pixels < 1) invalid("visible_scale", "min_pixels must be >= 1, got " + std::to_string(min_pixels));
+  return std::max<int64_t>(1, (min_pixels + atom_side - 1) / atom_side);
 }
 
 torch::Tensor read_png(const std::string& path) {

@@ -187,3 +187,23 @@ TEST(DictionaryPng, WritesScaledGrid) {
   expect_throw_mentioning<std::invalid_argument>([&] { write_dictionary_png(path, torch::randn({16, 6}), 1, 0, 0); },
                                                  "scale");
 }
+
+TEST(DictionaryPng, SmallAtomsAreDrawnVisiblyWithAWideGrid) {
+  EXPECT_EQ(deepsc::viz::visible_scale(3), 16);
+  EXPECT_EQ(deepsc::viz::visible_scale(12), 4);
+  EXPECT_EQ(deepsc::viz::visible_scale(7), 7);  // ⌈48 / 7⌉: 49 pixels, never fewer than 48
+  EXPECT_EQ(deepsc::viz::visible_scale(64), 1);
+  expect_throw_mentioning<std::invalid_argument>([] { deepsc::viz::visible_scale(0); }, "atom_side");
+  // 16 atoms of 3 × 3 (a CSC stem) at the visible scale: each atom 48 pixels, 2-pixel white lines.
+  const fs::path dir = fresh_dir("visible");
+  const std::string path = (dir / "atoms.png").string();
+  torch::manual_seed(5);
+  write_dictionary_png(path, torch::randn({16, 1, 3, 3}), 1, 0, deepsc::viz::visible_scale(3));
+  const torch::Tensor back = read_png(path);
+  ASSERT_EQ(back.sizes(), (std::vector<int64_t>{1, 2 + 4 * 50, 2 + 4 * 50}));
+  // Grid lines between the first and second atom: columns 50 and 51 are white on every row of an atom.
+  EXPECT_TRUE(back[0].index({Slice(2, 50), Slice(50, 52)}).eq(1.0f).all().item<bool>());
+  // Inside an atom each 3 × 3 pixel becomes a 16 × 16 block.
+  const torch::Tensor first = back[0].index({Slice(2, 50), Slice(2, 50)});
+  EXPECT_TRUE(torch::equal(first.index({Slice(0, 48, 16), Slice(0, 48, 16)}), first.index({Slice(15, 48, 16), Slice(15, 48, 16)})));
+}

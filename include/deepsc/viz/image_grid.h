@@ -37,17 +37,23 @@ torch::Tensor dictionary_tiles(const torch::Tensor& atoms, int64_t channels = 1)
 /// Requires: image [C, H, W] or [H, W] (C = 1), C ∈ {1, 3}, H, W ≥ 1, either floating (values
 /// in [0, 1]; clamped, then rounded to the nearest of 256 levels) or uint8 (written as is).
 /// Throws std::invalid_argument for a bad image.
-/// Ensures: `path` is replaced atomically — written to path + ".tmp.<pid>" and then renamed — so
-/// readers never see a partial file. On failure throws std::runtime_error naming `path`, and
-/// leaves neither the temporary file nor a new `path` behind.
+/// Ensures: `path` is replaced atomically (data::write_file_atomically_with: a temporary file
+/// beside it, then a rename), so readers never see a partial file. On failure throws
+/// std::runtime_error naming `path`, and leaves neither the temporary file nor a new `path` behind.
 void write_png(const std::string& path, const torch::Tensor& image);
 
-/// tile_grid(dictionary_tiles(atoms, channels), columns) with pad 1 in white, each atom
-/// stretched on its own and every tile pixel enlarged to scale×scale (nearest neighbour),
-/// written with write_png.
+/// tile_grid(dictionary_tiles(atoms, channels), columns) in white, each atom stretched on its own
+/// and every tile pixel enlarged to scale×scale (nearest neighbour), written with write_png. The
+/// grid lines are 1 pixel wide, 2 from scale 4 on, so that enlarged atoms stay visibly apart.
 /// Requires: as dictionary_tiles and tile_grid (columns 0: ceil(√atom count)); scale ≥ 1.
 void write_dictionary_png(const std::string& path, const torch::Tensor& atoms, int64_t channels = 1,
                           int64_t columns = 0, int64_t scale = 1);
+
+/// The smallest scale ≥ 1 at which an atom of `atom_side` pixels is drawn at least `min_pixels`
+/// wide: ⌈min_pixels / atom_side⌉ (3 × 3 atoms: 16, 12 × 12: 4, ≥ 48: 1). Pictures of atoms and
+/// filters use it so that small atoms can be seen.
+/// Requires: atom_side ≥ 1, min_pixels ≥ 1; throws std::invalid_argument otherwise.
+int64_t visible_scale(int64_t atom_side, int64_t min_pixels = 48);
 
 /// Reads an image file (PNG; also anything else stb_image decodes, e.g. JPEG) as float32 on CPU.
 ///
