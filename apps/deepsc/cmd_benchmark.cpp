@@ -4,6 +4,7 @@
 #include "command_support.h"
 
 #include "deepsc/nn/registry.h"
+#include "deepsc/train/trainer.h"
 
 #include <fstream>
 #include <sstream>
@@ -72,6 +73,7 @@ void run_benchmark(const BenchmarkOptions& o, Context& ctx) {
     auto loss = torch::nn::functional::cross_entropy(model->forward(images), labels);
     loss.backward();
     optimizer.step();
+    train::project_csc_atoms(*model);  // the atoms back on the sphere, as the trainer does
   };
   for (int64_t i = 0; i < o.warmup; ++i) step();
   synchronize(device);

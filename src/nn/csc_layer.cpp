@@ -119,8 +119,10 @@ void CscLayerImpl::project_atoms() {
 
 torch::Tensor CscLayerImpl::dictionary() const {
   if (!options.normalize_atoms()) return weight;
-  // ‖W[j]‖ floored: a zero atom stays zero instead of becoming NaN.
-  return weight / weight.reshape({options.atoms(), -1}).norm(2, {1}).clamp_min(1e-12).view({-1, 1, 1, 1});
+  // ‖W[j]‖ floored (a zero atom stays zero instead of becoming NaN) and detached: a projection,
+  // as published, not a reparametrisation of W.
+  const auto norms = weight.detach().reshape({options.atoms(), -1}).norm(2, {1}).clamp_min(1e-12);
+  return weight / norms.view({-1, 1, 1, 1});
 }
 
 bool CscLayerImpl::LipschitzKey::matches(const torch::Tensor& w, const std::vector<int64_t>& dims) const {

@@ -80,6 +80,11 @@ int64_t topk_correct(const torch::Tensor& logits, const torch::Tensor& labels, i
   return top.eq(labels.view({-1, 1})).any(1).sum().item<int64_t>();
 }
 
+void project_csc_atoms(nn::Classifier& model) {
+  for (auto& layer : model.csc_layers())
+    if (layer->options.normalize_atoms()) layer->project_atoms();
+}
+
 EvalResult evaluate(nn::Classifier& model, data::DataLoader& loader, const torch::Device& device,
                     double label_smoothing) {
   const auto start = std::chrono::steady_clock::now();
@@ -226,6 +231,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();
+      project_csc_atoms(*model);
       ++state.steps_done;
       const int64_t n = labels.size(0);
       loss_sum += loss.item<double>() * n;

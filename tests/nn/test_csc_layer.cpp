@@ -222,6 +222,7 @@ TEST(CscLayer, GradientsMatchCentralDifferences) {
   auto layer = CscLayer(CscLayerOptions(2, 3, 3).stride(2).padding(1).iterations(3).learnable_lambda(true)
                             .power_tol(1e-26).power_iterations(20000));
   layer->to(torch::kDouble);
+  layer->project_atoms();  // unit norm in float64, as the trainer keeps W after every step
   {
     torch::NoGradGuard no_grad;
     layer->lambda.copy_(torch::tensor({0.05, 0.1, 0.2}, f64));
@@ -249,9 +250,10 @@ TEST(CscLayer, GradientsMatchCentralDifferences) {
 
   // Weights: η is a constant for autograd, so differences hold it fixed (the explicit loop equals
   // the layer, as the tests above show).
-  // The layer codes over W[j]/‖W[j]‖, so the differences go through the normalisation too.
+  // On unit-norm W the projection W[j]/‖W[j]‖ (no gradient through the norms, as published) is
+  // the identity, so W's gradient is the dictionary's.
   auto fw = [&](const torch::Tensor& wi) {
-    return (explicit_codes(xd, unit_atoms(wi), lam, eta, g, CscSolver::Published, 3) * probe).sum().item<double>();
+    return (explicit_codes(xd, wi, lam, eta, g, CscSolver::Published, 3) * probe).sum().item<double>();
   };
   EXPECT_LT(std::abs(fw(w) - loss.item<double>()), 1e-10);
   auto numeric_w = torch::zeros_like(w);

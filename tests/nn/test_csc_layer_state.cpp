@@ -1,5 +1,5 @@
-// The CSC layer as a function of its inputs: the forward never rewrites W (the normalisation is part
-// of the differentiable function), evaluation keeps L exactly while W is unchanged (tensor version,
+// The CSC layer as a function of its inputs: the forward never rewrites W (it codes over W[j]/‖W[j]‖
+// with the norms constant for autograd, the published projection), evaluation keeps L exactly while W is unchanged (tensor version,
 // not a fingerprint), residuals are kept only when asked, and checkpoints of earlier versions load.
 #include "deepsc/nn/csc_layer.h"
 
@@ -16,9 +16,14 @@ const auto kF64 = torch::TensorOptions().dtype(torch::kDouble);
 
 double abs_max(const torch::Tensor& t) { return t.abs().max().item<double>(); }
 
+/// W with every atom W[j] scaled to unit ℓ2 norm.
+torch::Tensor unit_norm_atoms(const torch::Tensor& w) {
+  return w / w.reshape({w.size(0), -1}).norm(2, {1}).view({-1, 1, 1, 1});
+}
+
 }  // namespace
 
-TEST(CscLayer, ForwardNeverRewritesWeightsAndGradientsFollowTheNormalisation) {
+TEST(CscLayer, ForwardNeverRewritesWeightsAndPassesNoGradientThroughTheNorms) {
   torch::manual_seed(10);
   auto layer = CscLayer(CscLayerOptions(2, 4, 3).padding(1).iterations(3));
   layer->to(torch::kDouble);
@@ -38,11 +43,24 @@ TEST(CscLayer, ForwardNeverRewritesWeightsAndGradientsFollowTheNormalisation) {
     (layer->forward(x) * probe).sum().backward();
     EXPECT_EQ(layer->weight._version(), version) << training;
     EXPECT_TRUE(torch::equal(layer->weight, before)) << training;
-    // Codes depend on W[j]/‖W[j]‖ only, so each atom's gradient is orthogonal to the atom and
-    // scales as 1/‖W[j]‖.
-    const auto g = layer->weight.grad().reshape({4, -1}), w = before.reshape({4, -1});
-    EXPECT_LT(abs_max((g * w).sum(1)), 1e-10 * g.norm().item<double>()) << training;
-    EXPECT_GT(g.norm().item<double>(), 0);
+    // The projection W[j]/‖W[j]‖ passes no gradient through the norms (Dai et al. 2022): the
+    // gradient of each atom is the unit-norm dictionary's, divided by ‖W[j]‖.
+    auto unit = CscLayer(CscLayerOptions(2, 4, 3).padding(1).iterations(3));
+    unit->to(torch::kDouble);
+    unit->train(training);
+    {
+      torch::NoGradGuard no_grad;
+      unit->weight.copy_(unit_norm_atoms(before));
+    }
+    // The same start of the power iteration, so both compute the same L.
+    layer->restart_power_iteration();
+    layer->weight.mutable_grad() = torch::Tensor();
+    (layer->forward(x) * probe).sum().backward();
+    (unit->forward(x) * probe).sum().backward();
+    const auto norms = before.reshape({4, -1}).norm(2, {1}).view({-1, 1, 1, 1});
+    EXPECT_LT(abs_max(layer->weight.grad() * norms - unit->weight.grad()), 1e-10 * unit->weight.grad().norm().item<double>())
+        << training;
+    EXPECT_GT(unit->weight.grad().norm().item<double>(), 0);
   }
   // Rescaling an atom changes nothing.
   auto scaled = CscLayer(CscLayerOptions(2, 4, 3).padding(1).iterations(3));

@@ -1,6 +1,7 @@
 // The training pipeline: configuration parsing, schedules, checkpoints, and whole (tiny) runs on
 // an MNIST-format data set written by the test: a run lowers the loss, and a run interrupted
 // mid-epoch and resumed ends bit-identical to an uninterrupted one.
+#include "deepsc/train/checkpoint.h"
 #include "deepsc/train/config.h"
 #include "deepsc/train/schedule.h"
 #include "deepsc/train/trainer.h"
@@ -162,6 +163,27 @@ TEST(Checkpoint, RoundTripAndClearErrors) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
 }
 
+TEST(Trainer, ProjectCscAtomsPutsEveryCscAtomOnTheSphere) {
+  auto config = tiny_config(tiny_data(), 1);
+  config.model.name = "sdnet18-all";
+  torch::manual_seed(2);
+  auto model = train::build_model(config.model, 1, 10);
+  const auto layers = model->csc_layers();
+  ASSERT_GT(layers.size(), 1u);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& layer : layers) layer->weight.mul_(torch::rand({layer->weight.size(0), 1, 1, 1}) * 3 + 0.1);
+  }
+  const auto direction = layers[1]->dictionary().detach().clone();
+  train::project_csc_atoms(*model);
+  for (auto& layer : layers) {
+    const auto w = layer->weight.detach();
+    EXPECT_LT((w.reshape({w.size(0), -1}).norm(2, {1}) - 1).abs().max().item<double>(), 1e-6);
+  }
+  // Only the lengths change: the atoms the layer codes with are the same.
+  EXPECT_LT((layers[1]->dictionary() - direction).abs().max().item<double>(), 1e-6);
+}
+
 TEST(Trainer, OneEpochLowersTheLossAndWritesTheRunFolder) {
   const auto data = tiny_data();
   const auto config = tiny_config(data, 1);
@@ -185,6 +207,11 @@ TEST(Trainer, OneEpochLowersTheLossAndWritesTheRunFolder) {
     EXPECT_TRUE(std::filesystem::exists(run / name)) << name;
   }
   expect_tsv_matches_jsonl(run, 1);
+  // The optimiser-step hook kept the CSC atoms on the unit sphere through every step.
+  auto trained = train::build_model(config.model, 1, pipeline.train->num_classes());
+  train::load_checkpoint((run / "checkpoint-last.pt").string(), *trained, nullptr);
+  const auto w = trained->csc_layers().at(0)->weight.detach();
+  EXPECT_LT((w.reshape({w.size(0), -1}).norm(2, {1}) - 1).abs().max().item<double>(), 1e-5);
   // A second run into the same folder must be asked for explicitly.
   EXPECT_THROW(train::train(config, options), std::invalid_argument);
   // Resuming a finished run does nothing more; a different configuration is refused.

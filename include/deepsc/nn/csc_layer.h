@@ -10,8 +10,11 @@
 /// constant for autograd); threshold λη. With ≤ 2 iterations every solver gives the published layer
 ///   c¹ = max(η Dᵀx − λη, 0),  c² = max(c¹ + η Dᵀ(x − D c¹) − λη, 0).
 /// With normalize_atoms the dictionary is Ŵ[j] = W[j] / ‖W[j]‖₂ (over C·k·k), computed in every
-/// forward as part of the differentiable function: gradients flow through the normalisation and
-/// the forward never rewrites W (reset() starts W with unit-norm atoms).
+/// forward with the norms held constant for autograd — the projection of Dai et al. (2022), through
+/// which no gradient flows. The forward never rewrites W: reset() starts W with unit-norm atoms and
+/// the trainer projects them again after every optimiser step (project_atoms, the published
+/// projection moved from the next forward to the step that changed W), so on unit-norm W the
+/// gradient with respect to W is the gradient with respect to the dictionary, as published.
 ///
 /// The forward is a function of the input, the parameters and the buffer "power_vector" (the
 /// power iteration's warm start, saved so that a resumed run computes the step sizes of an
@@ -69,7 +72,7 @@ struct CscLayerOptions {
   TORCH_ARG(bool, nonneg) = true;
   /// η = step_scale / L, in (0, 2).
   TORCH_ARG(double, step_scale) = 0.9;
-  /// Code over unit-norm atoms Ŵ[j] = W[j] / ‖W[j]‖ (a differentiable part of the forward).
+  /// Code over unit-norm atoms Ŵ[j] = W[j] / ‖W[j]‖ (the norms constant for autograd).
   TORCH_ARG(bool, normalize_atoms) = true;
   /// Power-iteration cap ≥ 1 for L, and its stop (sparse::LipschitzOptions): the estimate's
   /// relative growth L_{i+1} − L_i ≤ power_tol·L_{i+1}.
@@ -96,11 +99,12 @@ class CscLayerImpl : public torch::nn::Cloneable<CscLayerImpl> {
   /// the synthesis gets, per axis, the output padding that gives back H × W.
   torch::Tensor forward(const torch::Tensor& x);
 
-  /// The dictionary the forward codes over: W / ‖W[j]‖ per atom with normalize_atoms, else W
-  /// (differentiable in W). [M, C, k, k]
+  /// The dictionary the forward codes over: W / ‖W[j]‖ per atom with normalize_atoms (‖W[j]‖
+  /// detached: the gradient with respect to W[j] is the dictionary's divided by ‖W[j]‖), else W.
+  /// [M, C, k, k]
   torch::Tensor dictionary() const;
-  /// Rescales every atom W[j] to unit ℓ2 norm in place (an initialisation step: reset() and
-  /// ResNet's initialisation call it; the forward never rewrites W).
+  /// Rescales every atom W[j] to unit ℓ2 norm in place: reset(), ResNet's initialisation and the
+  /// trainer after every optimiser step call it (train::project_csc_atoms); the forward never does.
   void project_atoms();
 
   /// With reuse on and autograd off, a forward given the very tensor of the previous forward

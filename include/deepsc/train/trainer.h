@@ -44,6 +44,12 @@ EvalResult evaluate(nn::Classifier& model, data::DataLoader& loader, const torch
 /// Number of the `labels` [B] whose class is among the k largest `logits` [B, K].
 int64_t topk_correct(const torch::Tensor& logits, const torch::Tensor& labels, int64_t k);
 
+/// The optimiser-step hook of CSC layers: rescales the atoms of every CSC layer with
+/// normalize_atoms to unit norm (CscLayerImpl::project_atoms). The trainer calls it after every
+/// optimiser step, so that W stays on the sphere as in Dai et al. (2022); a training loop of one's
+/// own should do the same.
+void project_csc_atoms(nn::Classifier& model);
+
 /// Progress within an epoch, for progress bars.
 struct StepProgress {
   int64_t epoch = 0, epochs = 0, step = 0, steps = 0;
