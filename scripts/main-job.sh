@@ -20,9 +20,6 @@ rm -f "$run.train.log"
 evaluation="$("$deepsc" eval --checkpoint "$run/checkpoint-best.pt")"
 "$deepsc" eval --checkpoint "$run/checkpoint-best.pt" --json > "$run/eval.json"
 "$deepsc" filters --checkpoint "$run/checkpoint-best.pt" --png "$run/atoms.png" > /dev/null
-if command -v gnuplot > /dev/null; then
-  gnuplot -e "run='$run'" scripts/plot-curves.gp
-fi
 # What sets SDNet apart: the CSC layer's λ can be re-chosen at test time. Accuracy under Gaussian and
 # impulse noise (CIFAR-10-C severities 1-5) over a fine λ grid around the trained λ = 0.1, and at the
 # λ(r) line fitted on corrupted training images (Algorithm 1 of Zhang 2024; Dai et al. 2022).
@@ -52,8 +49,8 @@ fi
   echo "2,000 test images corrupted with Gaussian and impulse noise at the CIFAR-10-C severities 1-5"
   echo "(severity 0: clean). Columns are top-1 accuracy (%) at the trained λ, at the best λ of the grid"
   echo "0 : 0.2 : 0.025 chosen on these very test images (an oracle, not a method), and at the λ of the"
-  echo "line λ(r) fitted on 1,000 corrupted training images from the CSC residual r (Algorithm 1); the"
-  echo "chosen λ in brackets. Full numbers: robust/robust.json, robust/table.tsv, robust/sweep.tsv."
+  echo "line λ(r) fitted on 1,000 corrupted training images from the CSC residual r (Algorithm 1), each"
+  echo "accuracy after the λ it used. Full numbers: robust/robust.json, robust/table.tsv, robust/sweep.tsv."
   echo
   cat "$run/robust/table.md"
   echo

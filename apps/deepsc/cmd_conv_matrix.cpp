@@ -1,5 +1,5 @@
 // deepsc conv-matrix: the explicit matrix A of a convolution, A·vec(x) = vec(conv2d(x, K)) (the
-// seed's "matrix-vector multiplication form"). K.npy is [kh, kw] or [Cout, Cin, kh, kw] (or [k] /
+// lecture's "matrix-vector multiplication form", Zhang 2024). K.npy is [kh, kw] or [Cout, Cin, kh, kw] (or [k] /
 // [Cout, Cin, k] with a 1-D --input-size L); M.npy is [Cout·H'·W', Cin·H·W].
 #include "cli.h"
 #include "command_support.h"
@@ -52,7 +52,7 @@ torch::Tensor load_kernel(const std::string& path) {
   return k;
 }
 
-/// The matrix as aligned columns: integers when every entry is one (the seed's figures), else 4
+/// The matrix as aligned columns: integers when every entry is one (the lecture's figures), else 4
 /// significant digits.
 void print_matrix(std::ostream& out, const torch::Tensor& a) {
   const auto m = a.to(torch::kDouble).contiguous();

@@ -113,7 +113,7 @@ void run_demo(const DemoOptions& o, Context& ctx) {
   auto by_omp = rebuild_images(shown.to(device), o.patch, trials[2]).cpu();
   const std::string demo_png = o.out + "/reconstructions.png", atoms_png = o.out + "/atoms.png";
   write_image_rows(demo_png, {shown, by_threshold.clamp(0, 1), by_omp.clamp(0, 1)}, o.images);
-  viz::write_dictionary_png(atoms_png, dict->matrix().cpu(), 1, o.atoms_per_axis, 4);
+  viz::write_dictionary_png(atoms_png, dict->matrix().cpu(), 1, o.atoms_per_axis, viz::visible_scale(o.patch));
 
   nlohmann::json report{{"data", o.data}, {"patches", o.patches}, {"patch", o.patch},
                         {"dictionary", {{"kind", "overcomplete DCT"}, {"n", dict->signal_dim()}, {"m", dict->num_atoms()},

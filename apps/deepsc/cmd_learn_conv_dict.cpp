@@ -55,7 +55,7 @@ void run_learn(const LearnOptions& o, Context& ctx) {
     }
   });
   auto result = conv::learn_conv_dictionary(images, opts);
-  if (!o.png.empty()) viz::write_dictionary_png(o.png, result.weights.cpu(), 1, 0, 4);
+  if (!o.png.empty()) viz::write_dictionary_png(o.png, result.weights.cpu(), 1, 0, viz::visible_scale(result.weights.size(-1)));
   if (o.json) {
     ctx.out << nlohmann::json{{"atoms", o.atoms},          {"kernel", o.kernel},
                               {"crops", images.size(0)},   {"crop", o.crop},

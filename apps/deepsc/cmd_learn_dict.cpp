@@ -151,7 +151,7 @@ void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
 
   const auto dictionary = result.dictionary.to(torch::kCPU);
   data::save_npy(o.out, dictionary);
-  if (!o.png.empty()) viz::write_dictionary_png(o.png, dictionary, 1, 0, std::max<int64_t>(1, 48 / prepared.patch));
+  if (!o.png.empty()) viz::write_dictionary_png(o.png, dictionary, 1, 0, viz::visible_scale(prepared.patch));
 
   auto report = report_json(o, prepared, result, dictionary, prepare_seconds, learn_seconds);
   std::string statistics;

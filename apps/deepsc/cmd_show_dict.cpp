@@ -40,8 +40,8 @@ void run_show_dict(const ShowDictOptions& o, Context& ctx) {
       throw std::invalid_argument("--dict " + o.dict + ": convolutional atoms with " + std::to_string(channels) +
                                   " channels cannot be drawn (1 or 3)");
   }
-  // Small atoms are enlarged so the picture is readable: about 48 pixels per atom unless --scale.
-  const int64_t scale = o.scale > 0 ? o.scale : std::max<int64_t>(1, 48 / side);
+  // Small atoms are enlarged so the picture is readable: at least 48 pixels per atom unless --scale.
+  const int64_t scale = o.scale > 0 ? o.scale : viz::visible_scale(side);
   viz::write_dictionary_png(o.png, atoms, channels, o.columns, scale);
   report.update({{"atoms", atoms.dim() == 2 ? atoms.size(1) : atoms.size(0)}, {"channels", channels}, {"side", side}});
 
@@ -67,7 +67,7 @@ Action add_show_dict_command(CLI::App& app) {
   cmd->add_option("--channels", o->channels, "Channels of a dense dictionary's atoms (default: 1 if n is a square, else 3)")
       ->check(CLI::IsMember({1, 3}));
   cmd->add_option("--columns", o->columns, "Atoms per row of the grid (0: square grid)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--scale", o->scale, "Pixels per atom pixel (0: about 48 pixels per atom)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--scale", o->scale, "Pixels per atom pixel (0: at least 48 pixels per atom)")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_flag("--json", o->json, "Print a JSON report (with the atom statistics)");
   return [o](Context& ctx) { run_show_dict(*o, ctx); };
 }

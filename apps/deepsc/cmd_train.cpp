@@ -4,13 +4,23 @@
 #include "command_support.h"
 #include "progress_bar.h"
 
+#include "deepsc/train/curves_plot.h"
 #include "deepsc/train/trainer.h"
+#include "deepsc/viz/gnuplot.h"
 
 #include <iomanip>
 
 namespace deepsc::cli {
 
 namespace {
+
+/// plot-curves.gp and, where gnuplot is installed, curves.png in the run folder (run without a shell).
+void plot_curves(const std::string& out, Context& ctx) {
+  const auto script = train::training_curves_script();
+  write_text_file(out + "/plot-curves.gp", script);
+  if (viz::gnuplot_available() && !viz::run_gnuplot(script, out, out + "/plot.log").ok)
+    ctx.err << "gnuplot failed (see " << out << "/plot.log); metrics.tsv is written\n";
+}
 
 struct TrainCommand {
   std::string config, out;
@@ -55,6 +65,7 @@ void run_train(const TrainCommand& o, Context& ctx) {
                          {"seconds", summary.state.seconds},
                          {"out", o.out}};
   write_text_file(o.out + "/summary.json", done.dump(1) + "\n");
+  plot_curves(o.out, ctx);
   if (o.json) {
     ctx.out << done.dump() << "\n";
   } else {

@@ -100,18 +100,20 @@ std::string robustness_plot_script(const RobustnessResult& result) {
   const auto& noises = result.noises;
   std::ostringstream gp;
   gp << "# gnuplot plot.gp (run in this folder): robust.png" << (result.fit ? " and fit.png" : "") << "\n"
-     << "set terminal pngcairo size " << 420 * noises.size() << ",380 font ',10'\n"
-     << "set output 'robust.png'\nset datafile separator '\\t'\nset key top right\n"
+     << "set terminal pngcairo size " << 460 * noises.size() << ",440 font ',10'\n"
+     // The legend under each panel: inside, it hides the clean and mild curves it names.
+     << "set output 'robust.png'\nset datafile separator '\\t'\nset key below horizontal maxrows 2\nset grid\n"
      << "set multiplot layout 1," << noises.size() << "\n";
   for (const auto& noise : noises) {
-    gp << "set title '" << noise << "'\nset xlabel 'lambda'\nset ylabel 'top-1 (%)'\n"
+    gp << "set title '" << noise << "'\nset xlabel 'lambda'\nset ylabel 'top-1 accuracy (%)'\n"
        << "plot for [s=0:5] 'sweep.tsv' using (strcol(1) eq '" << noise << "' && $2 == s ? $4 : 1/0):($5*100) "
        << "with linespoints title (s == 0 ? 'clean' : sprintf('severity %d', s))\n";
   }
   gp << "unset multiplot\n";
   if (result.fit) {
-    gp << "set terminal pngcairo size 520,400 font ',10'\nset output 'fit.png'\nset key top left\n"
-       << "set title 'best lambda against CSC residual (training images)'\nset xlabel 'mean residual at the trained lambda'\n"
+    gp << "set terminal pngcairo size 520,400 font ',10'\nset output 'fit.png'\nset key inside top left vertical\n"
+       << "set title 'best lambda against CSC residual (corrupted training images)'\n"
+       << "set xlabel 'mean CSC residual ||x - Dc||_2 at the trained lambda'\n"
        << "set ylabel 'lambda'\nplot 'fit.tsv' using 4:5 with points pt 7 title 'best lambda per level', \\\n"
        << "     'fit.tsv' using 4:6 with lines title 'fitted lambda(r) per noise'\n";
   }

@@ -138,8 +138,17 @@ void write_dictionary_png(const std::string& path, const torch::Tensor& atoms, i
   if (scale < 1) invalid("write_dictionary_png", "scale must be >= 1, got " + std::to_string(scale));
   torch::Tensor tiles = dictionary_tiles(atoms, channels);
   if (scale > 1) tiles = tiles.repeat_interleave(scale, 2).repeat_interleave(scale, 3);
-  const int64_t pad = scale >= 4 ? 2 : 1;
-  write_png(path, tile_grid(tiles, columns, pad, /*normalise_each=*/true, /*pad_value=*/1.0));
+  if (scale < 4) {
+    write_png(path, tile_grid(tiles, columns, /*pad=*/1, /*normalise_each=*/true, /*pad_value=*/1.0));
+    return;
+  }
+  // Enlarged atoms are drawn in colour on a steel-blue grid a quarter of the scale wide (2 to 4
+  // pixels): an atom stretched to [0, 1] has white and black pixels, so no grey line stands out.
+  const int64_t pad = std::min<int64_t>(4, std::max<int64_t>(2, scale / 4));
+  auto picture = tile_grid(tiles, columns, pad, /*normalise_each=*/true, /*pad_value=*/-1.0);  // -1 marks the grid
+  const auto line = picture.lt(0).any(0, /*keepdim=*/true);                                    // [1, H, W]
+  const auto steel_blue = torch::tensor({0.27f, 0.51f, 0.71f}).view({3, 1, 1});
+  write_png(path, torch::where(line, steel_blue, picture.expand({3, -1, -1})));
 }
 
 int64_t visible_scale(int64_t atom_side, int64_t min_pixels) {

@@ -1,4 +1,4 @@
-// Explicit convolution matrices and the global convolutional dictionary (seed, sections 2–3).
+// Explicit convolution matrices and the global convolutional dictionary (Zhang 2024, sections 2–3).
 #include "deepsc/conv/conv_dictionary.h"
 #include "deepsc/conv/conv_matrix.h"
 #include "deepsc/sparse/dense_dictionary.h"
@@ -23,14 +23,14 @@ using deepsc::testing::doubles;
 using deepsc::testing::f64;
 using deepsc::testing::message_of;
 
-/// The seed's input image and kernel (figures "Matrix-vector Multiplication Form").
+/// The lecture's input image and kernel (figures "Matrix-vector Multiplication Form").
 torch::Tensor seed_image() { return doubles({1, 3, 5, 4, 7, 9, 2, 6, 4, 6, 8, 3, 1, 7, 2, 5}).view({4, 4}); }
 torch::Tensor seed_kernel() { return doubles({1, 2, 3, 4}).view({2, 2}); }
 
 }  // namespace
 
 TEST(ConvolutionMatrix, SeedFigureDilationOne) {
-  // The seed prints 17 columns and a 15-entry vector (typos); the matrix is 9×16: row r holds
+  // The lecture prints 17 columns and a 15-entry vector (typos); the matrix is 9×16: row r holds
   // [1 2] at the top-left input index of output r and [3 4] one input row (4 entries) below.
   const auto expected = doubles(
       {1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,

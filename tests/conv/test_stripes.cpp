@@ -1,4 +1,4 @@
-// Stripes, the ℓ0,∞ pseudo-norm and the convolutional coherence (Papyan, Sulam & Elad 2017; seed,
+// Stripes, the ℓ0,∞ pseudo-norm and the convolutional coherence (Papyan, Sulam & Elad 2017; Zhang 2024,
 // Definition 3 and Theorem 4), checked against brute force and the explicit global dictionary.
 #include "deepsc/conv/conv_matrix.h"
 #include "deepsc/conv/stripes.h"

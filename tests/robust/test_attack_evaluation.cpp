@@ -7,6 +7,8 @@
 #include "deepsc/robust/attack_report.h"
 #include "deepsc/robust/lambda_scope.h"
 
+#include "support/small_classifiers.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -18,14 +20,9 @@ namespace nn = deepsc::nn;
 namespace data = deepsc::data;
 namespace F = torch::nn::functional;
 
-namespace {
+using deepsc::testing::small_classifier;
 
-std::shared_ptr<nn::Classifier> attacked_model(const std::string& name) {
-  torch::manual_seed(3);
-  auto model = nn::make_model(name, nn::ModelOptions().num_classes(5).in_channels(1).width(0.0625));
-  model->eval();
-  return model;
-}
+namespace {
 
 /// 11 grey 16×16 images (uint8) with labels in 0..4.
 std::shared_ptr<data::TensorDataset> dataset() {
@@ -53,7 +50,7 @@ robust::Tally plain(nn::Classifier& model, const torch::Tensor& images01, const 
 }  // namespace
 
 TEST(AttackEvaluation, CleanTallyIsAPlainForwardAndTheRowsDifferOnlyByLambda) {
-  auto model = attacked_model("sdnet18");
+  auto model = small_classifier("sdnet18");
   const auto set = dataset();
   const int64_t limit = 9;
   const auto images = set->images().narrow(0, 0, limit).to(torch::kFloat) / 255;
@@ -107,7 +104,7 @@ TEST(AttackEvaluation, CleanTallyIsAPlainForwardAndTheRowsDifferOnlyByLambda) {
 }
 
 TEST(AttackEvaluation, ZeroBudgetLeavesTheImagesAndTheReportHasEveryRow) {
-  auto model = attacked_model("sdnet18");
+  auto model = small_classifier("sdnet18");
   const auto set = dataset();
   auto loader = loader_of(set, 5);
   const auto result = robust::evaluate_attack(
@@ -146,11 +143,11 @@ TEST(AttackEvaluation, ZeroBudgetLeavesTheImagesAndTheReportHasEveryRow) {
 
 TEST(AttackEvaluation, RejectsLambdasWithoutCscLayersAndBadOptions) {
   const auto set = dataset();
-  auto resnet = attacked_model("resnet18");
+  auto resnet = small_classifier("resnet18");
   auto loader = loader_of(set, 4);
   EXPECT_THROW(robust::evaluate_attack(*resnet, loader, robust::AttackEvaluationOptions(robust::AttackOptions()).lambdas({0.1})),
                std::invalid_argument);
-  auto model = attacked_model("sdnet18");
+  auto model = small_classifier("sdnet18");
   EXPECT_THROW(robust::evaluate_attack(*model, loader, robust::AttackEvaluationOptions(robust::AttackOptions().steps(0))),
                std::invalid_argument);
   EXPECT_THROW(robust::evaluate_attack(*model, loader, robust::AttackEvaluationOptions(robust::AttackOptions()).lambdas({-1.0})),

@@ -3,6 +3,8 @@
 #include "deepsc/robust/lambda_scope.h"
 #include "deepsc/robust/lambda_sweep.h"
 
+#include "support/small_classifiers.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,24 +13,8 @@
 namespace robust = deepsc::robust;
 namespace nn = deepsc::nn;
 
-namespace {
-
-/// A small SDNet on 1×16×16 images whose λ matters: trained weights are not needed for the
-/// identities tested here.
-std::shared_ptr<nn::Classifier> small_model(const std::string& name) {
-  torch::manual_seed(3);
-  auto model = nn::make_model(name, nn::ModelOptions().num_classes(5).in_channels(1).width(0.0625));
-  model->eval();
-  return model;
-}
-
-std::vector<double> lambdas_of(const nn::Classifier& model) {
-  std::vector<double> out;
-  for (const auto& layer : model.csc_layers()) out.push_back(layer->options.lambda());
-  return out;
-}
-
-}  // namespace
+using deepsc::testing::csc_lambdas;
+using deepsc::testing::small_classifier;
 
 TEST(LambdaFit, RecoversAKnownLineAndClampsToTheGrid) {
   const std::vector<double> r{0.5, 1.0, 2.0, 3.5, 4.0};
@@ -66,8 +52,8 @@ TEST(LambdaFit, RecoversAKnownLineAndClampsToTheGrid) {
 
 TEST(LambdaSweep, EqualsSeparateEvaluationsAndRestoresTheModel) {
   for (const std::string name : {"sdnet18", "sdnet18-all"}) {
-    auto model = small_model(name);
-    const auto before = lambdas_of(*model);
+    auto model = small_classifier(name);
+    const auto before = csc_lambdas(*model);
     auto images = torch::randn({37, 1, 16, 16});
     auto labels = torch::randint(0, 5, {37}, torch::kLong);
     const std::vector<double> grid{0.0, 0.1, 0.6, 1.4};
@@ -79,7 +65,7 @@ TEST(LambdaSweep, EqualsSeparateEvaluationsAndRestoresTheModel) {
                                        }));
     EXPECT_EQ(reported, 37);
     EXPECT_EQ(result.samples, 37);
-    EXPECT_EQ(lambdas_of(*model), before) << name;
+    EXPECT_EQ(csc_lambdas(*model), before) << name;
     std::set<int64_t> distinct;
     for (size_t i = 0; i < grid.size(); ++i) {
       // The same evaluation done plainly: whole set, one λ, no reuse of the analysis.
@@ -98,24 +84,24 @@ TEST(LambdaSweep, EqualsSeparateEvaluationsAndRestoresTheModel) {
     EXPECT_GT(result.accuracy(result.best()), 0.0);
     EXPECT_EQ(result.correct[result.best()], *distinct.rbegin());
   }
-  auto model = small_model("sdnet18");
+  auto model = small_classifier("sdnet18");
   auto images = torch::randn({4, 1, 16, 16});
   EXPECT_THROW(robust::sweep_lambda(*model, images, torch::zeros({3}, torch::kLong), {0.1}), std::invalid_argument);
   EXPECT_THROW(robust::sweep_lambda(*model, images, torch::zeros({4}, torch::kLong), {}), std::invalid_argument);
   EXPECT_THROW(robust::sweep_lambda(*model, images, torch::zeros({4}, torch::kLong), {-0.1}), std::invalid_argument);
-  auto resnet = small_model("resnet18");
+  auto resnet = small_classifier("resnet18");
   EXPECT_THROW(robust::sweep_lambda(*resnet, images, torch::zeros({4}, torch::kLong), {0.1}), std::invalid_argument);
 }
 
 TEST(PerSampleLambda, EqualsEachSampleRunAloneWithItsLambda) {
   for (const std::string name : {"sdnet18", "sdnet18-all"}) {
-    auto model = small_model(name);
-    const auto before = lambdas_of(*model);
+    auto model = small_classifier(name);
+    const auto before = csc_lambdas(*model);
     // Inputs of very different energy, so that their residuals, and λ, differ.
     auto images = torch::randn({6, 1, 16, 16}) * torch::tensor({0.2, 0.5, 1.0, 2.0, 4.0, 8.0}).view({-1, 1, 1, 1});
     const auto fit = robust::LambdaFit{0.05, 0.02, 0.0, 5.0};
     const auto out = robust::per_sample_forward(*model, images, fit);
-    EXPECT_EQ(lambdas_of(*model), before) << name;
+    EXPECT_EQ(csc_lambdas(*model), before) << name;
     ASSERT_EQ(out.lambdas.sizes(), (std::vector<int64_t>{6}));
     EXPECT_GT((out.lambdas.max() - out.lambdas.min()).item<double>(), 0.1) << "λ must vary for the test to mean anything";
     EXPECT_TRUE(torch::allclose(out.lambdas, fit.at(out.residuals)));
@@ -136,7 +122,7 @@ TEST(PerSampleLambda, EqualsEachSampleRunAloneWithItsLambda) {
     EXPECT_GT((own - out.logits).abs().max().item<double>(), 1e-3);
   }
   // Whole-set evaluation counts what per_sample_forward predicts.
-  auto model = small_model("sdnet18");
+  auto model = small_classifier("sdnet18");
   auto images = torch::randn({9, 1, 16, 16});
   auto labels = torch::randint(0, 5, {9}, torch::kLong);
   const auto fit = robust::LambdaFit{0.05, 0.02, 0.0, 5.0};

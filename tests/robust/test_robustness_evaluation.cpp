@@ -6,6 +6,8 @@
 #include "deepsc/robust/lambda_sweep.h"
 #include "deepsc/robust/robustness_evaluation.h"
 
+#include "support/small_classifiers.h"
+
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -16,20 +18,10 @@ namespace robust = deepsc::robust;
 namespace nn = deepsc::nn;
 namespace data = deepsc::data;
 
+using deepsc::testing::csc_lambdas;
+using deepsc::testing::small_classifier;
+
 namespace {
-
-std::shared_ptr<nn::Classifier> tiny_classifier(const std::string& name) {
-  torch::manual_seed(3);
-  auto model = nn::make_model(name, nn::ModelOptions().num_classes(5).in_channels(1).width(0.0625));
-  model->eval();
-  return model;
-}
-
-std::vector<double> layer_lambdas(const nn::Classifier& model) {
-  std::vector<double> out;
-  for (const auto& layer : model.csc_layers()) out.push_back(layer->options.lambda());
-  return out;
-}
 
 robust::LabelledImages random_images(int64_t n, uint64_t seed) {
   torch::manual_seed(seed);
@@ -55,8 +47,8 @@ size_t best_of(const robust::SweepResult& sweep, size_t grid_size) {
 }  // namespace
 
 TEST(RobustnessEvaluation, AgreesWithTheStepsDoneByHand) {
-  auto model = tiny_classifier("sdnet18");
-  const auto trained = layer_lambdas(*model);
+  auto model = small_classifier("sdnet18");
+  const auto trained = csc_lambdas(*model);
   ASSERT_EQ(trained, (std::vector<double>{0.1}));
   const auto test = random_images(13, 1), fit_set = random_images(11, 2);
   const std::vector<double> grid{0.0, 0.05, 0.3};
@@ -67,7 +59,7 @@ TEST(RobustnessEvaluation, AgreesWithTheStepsDoneByHand) {
       *model, test,
       robust::RobustnessOptions(noises, {2}, grid).fit_images(fit_set).per_sample(true).seed(9).batch_size(5).normalise(
           normalise_images).progress([&](int64_t done, int64_t total) { reports.emplace_back(done, total); }));
-  EXPECT_EQ(layer_lambdas(*model), trained);
+  EXPECT_EQ(csc_lambdas(*model), trained);
   EXPECT_TRUE(result.has_csc && result.fit && result.per_sample);
   EXPECT_EQ(result.samples, 13);
   EXPECT_EQ(result.trained_lambda, trained);
@@ -137,7 +129,7 @@ TEST(RobustnessEvaluation, AgreesWithTheStepsDoneByHand) {
 }
 
 TEST(RobustnessEvaluation, RecalibratesTheStatisticsAtEveryLambda) {
-  auto model = tiny_classifier("sdnet18");
+  auto model = small_classifier("sdnet18");
   const auto test = random_images(7, 4), calibration = random_images(6, 5);
   const std::vector<double> grid{0.05, 0.3};
   const auto result = robust::evaluate_robustness(
@@ -155,7 +147,7 @@ TEST(RobustnessEvaluation, RecalibratesTheStatisticsAtEveryLambda) {
 }
 
 TEST(RobustnessEvaluation, AModelWithoutCscLayersGetsItsPlainAccuracy) {
-  auto model = tiny_classifier("resnet18");
+  auto model = small_classifier("resnet18");
   const auto test = random_images(9, 6);
   const auto result = robust::evaluate_robustness(
       *model, test, robust::RobustnessOptions({data::Noise::Shot}, {1}, {0.1}).batch_size(4).seed(2));
@@ -176,7 +168,7 @@ TEST(RobustnessEvaluation, AModelWithoutCscLayersGetsItsPlainAccuracy) {
 }
 
 TEST(RobustnessEvaluation, RejectsBadOptions) {
-  auto model = tiny_classifier("sdnet18");
+  auto model = small_classifier("sdnet18");
   const auto test = random_images(4, 7);
   const std::vector<data::Noise> gaussian{data::Noise::Gaussian};
   auto expect_rejected = [&](const robust::RobustnessOptions& options) {
@@ -189,5 +181,5 @@ TEST(RobustnessEvaluation, RejectsBadOptions) {
   expect_rejected(robust::RobustnessOptions(gaussian, {1}, {0.1}).per_sample(true));
   expect_rejected(robust::RobustnessOptions(gaussian, {1}, {0.1}).fit_images(test).per_sample(true).calibration_images(test.images));
   expect_rejected(robust::RobustnessOptions(gaussian, {1}, {0.1}).calibration_images(test.images.narrow(0, 0, 1)));
-  EXPECT_EQ(layer_lambdas(*model), (std::vector<double>{0.1}));
+  EXPECT_EQ(csc_lambdas(*model), (std::vector<double>{0.1}));
 }

@@ -1,4 +1,4 @@
-// Mutual coherence and the recovery bounds of the seed's section 1.
+// Mutual coherence and the recovery bounds of the lecture's section 1 (Zhang 2024).
 #include "deepsc/sparse/coherence.h"
 
 #include "support/random_problems.h"

@@ -194,16 +194,21 @@ TEST(DictionaryPng, SmallAtomsAreDrawnVisiblyWithAWideGrid) {
   EXPECT_EQ(deepsc::viz::visible_scale(7), 7);  // ⌈48 / 7⌉: 49 pixels, never fewer than 48
   EXPECT_EQ(deepsc::viz::visible_scale(64), 1);
   expect_throw_mentioning<std::invalid_argument>([] { deepsc::viz::visible_scale(0); }, "atom_side");
-  // 16 atoms of 3 × 3 (a CSC stem) at the visible scale: each atom 48 pixels, 2-pixel white lines.
+  // 16 atoms of 3 × 3 (a CSC stem) at the visible scale: each atom 48 pixels, 4-pixel steel-blue lines.
   const fs::path dir = fresh_dir("visible");
   const std::string path = (dir / "atoms.png").string();
   torch::manual_seed(5);
   write_dictionary_png(path, torch::randn({16, 1, 3, 3}), 1, 0, deepsc::viz::visible_scale(3));
   const torch::Tensor back = read_png(path);
-  ASSERT_EQ(back.sizes(), (std::vector<int64_t>{1, 2 + 4 * 50, 2 + 4 * 50}));
-  // Grid lines between the first and second atom: columns 50 and 51 are white on every row of an atom.
-  EXPECT_TRUE(back[0].index({Slice(2, 50), Slice(50, 52)}).eq(1.0f).all().item<bool>());
-  // Inside an atom each 3 × 3 pixel becomes a 16 × 16 block.
-  const torch::Tensor first = back[0].index({Slice(2, 50), Slice(2, 50)});
+  ASSERT_EQ(back.sizes(), (std::vector<int64_t>{3, 4 + 4 * 52, 4 + 4 * 52}));
+  // Grid lines between the first and second atom: columns 52 to 55 are steel blue on every row of an atom.
+  const auto line = back.index({Slice(), Slice(4, 52), Slice(52, 56)});
+  EXPECT_NEAR(line[0].mean().item<float>(), 69.0f / 255, 1e-6);
+  EXPECT_NEAR(line[2].mean().item<float>(), 181.0f / 255, 1e-6);
+  EXPECT_EQ(line.amax({1, 2}).sub(line.amin({1, 2})).abs().max().item<float>(), 0.0f);
+  // The atoms are grey (equal channels), and each 3 × 3 pixel becomes a 16 × 16 block.
+  const torch::Tensor atoms = back.index({Slice(), Slice(4, 52), Slice(4, 52)});
+  EXPECT_TRUE(torch::equal(atoms[0], atoms[1]) && torch::equal(atoms[1], atoms[2]));
+  const torch::Tensor first = atoms[0];
   EXPECT_TRUE(torch::equal(first.index({Slice(0, 48, 16), Slice(0, 48, 16)}), first.index({Slice(15, 48, 16), Slice(15, 48, 16)})));
 }

@@ -1,5 +1,5 @@
 #pragma once
-/// FFT-domain ADMM for convolutional sparse coding (CSC), the seed's section 2 problem on a
+/// FFT-domain ADMM for convolutional sparse coding (CSC), the lecture's section 2 problem (Zhang 2024) on a
 /// stride-1 ConvDictionary (any padding p and dilation d):
 ///   min_X ½‖Y − D X‖₂² + λ‖X‖₁          (optionally X ≥ 0),   D X = conv_transpose2d(X, W; p, d)
 /// for signals Y [N, C, H, W] (or [N, C, L]) and codes X [N, M, H', W'], H' = H + 2p − d(k − 1):

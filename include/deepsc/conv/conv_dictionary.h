@@ -1,5 +1,5 @@
 #pragma once
-/// Convolutional dictionary of the seed, section 2 (convolutional sparse coding): a signal is a sum
+/// Convolutional dictionary of the lecture (Zhang 2024), section 2 (convolutional sparse coding): a signal is a sum
 /// of M local atoms placed at every position, Y = Σ_j w_j ∗ x_j, i.e. the global dictionary D of
 /// shifted atoms applied to the code maps. With weights W [M, C, k, k] (M atoms of C channels):
 ///   apply(X)   = D X  = conv_transpose2d(X, W)   codes [N, M, H', W'] → signals [N, C, H, W]

@@ -1,5 +1,5 @@
 #pragma once
-/// Explicit matrices of linear operators, the seed's "matrix-vector multiplication form" of a
+/// Explicit matrices of linear operators, the lecture's "matrix-vector multiplication form" (Zhang 2024) of a
 /// convolution (section 3) and its global convolutional dictionary D (section 2).
 ///
 /// Vectors are row-major flattenings: vec(x)[c·H·W + i·W + j] = x[c, i, j]. Matrices are built by
@@ -28,7 +28,7 @@ struct ConvMatrixOptions {
 ///   kernel [kh, kw]            input size {H, W}  →  A [H'·W', H·W]
 ///   kernel [Cout, Cin, kh, kw] input size {H, W}  →  A [Cout·H'·W', Cin·H·W]
 ///   kernel [k] or [Cout, Cin, k], input size {L}  →  the 1-D analogues,
-/// with H' = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1. The seed's figure: kernel [[1, 2], [3, 4]] on a 4×4
+/// with H' = ⌊(H + 2p − d(kh − 1) − 1)/s⌋ + 1. The lecture's figure: kernel [[1, 2], [3, 4]] on a 4×4
 /// input gives a 9×16 matrix whose row r holds the kernel rows at offsets r' and r' + 4 (r' the
 /// top-left input index of output r); with dilation 2 it is 4×16.
 /// A has the kernel's dtype and device. Throws std::invalid_argument, naming the argument, for a
@@ -45,7 +45,7 @@ std::vector<int64_t> convolution_output_size(const torch::Tensor& kernel, c10::I
 /// The operator D as a dense matrix [signal numel, code numel] for signals of shape
 /// `signal_shape` = [N, ...] (N is ignored: one signal's matrix). Column j is vec(D e_j), from
 /// apply() on batches of `chunk` basis codes (0: chosen so one batch holds about 2²⁴ entries).
-/// For a ConvDictionary it is the seed's global convolutional dictionary (all shifts of all atoms),
+/// For a ConvDictionary it is the lecture's global convolutional dictionary (all shifts of all atoms),
 /// for a DenseDictionary the matrix itself. Dtype and device are the operator's.
 /// Throws std::invalid_argument when code_shape() rejects the shape or apply() does not return it.
 torch::Tensor dense_matrix(const sparse::LinearOperator& op, c10::IntArrayRef signal_shape, int64_t chunk = 0);

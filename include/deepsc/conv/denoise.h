@@ -1,5 +1,5 @@
 #pragma once
-/// Denoising and inpainting of images by convolutional sparse coding (seed, section 2; Wohlberg
+/// Denoising and inpainting of images by convolutional sparse coding (Zhang 2024, section 2; Wohlberg
 /// 2016; Heide, Heidrich & Wetzstein 2015 for the masked fit; Elad & Aharon 2006 for learning the
 /// dictionary from the corrupted image itself).
 ///

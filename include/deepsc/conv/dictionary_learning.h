@@ -1,5 +1,5 @@
 #pragma once
-/// Convolutional dictionary learning (seed, section 2): given images Y_n [C, H, W], find atoms
+/// Convolutional dictionary learning (Zhang 2024, section 2): given images Y_n [C, H, W], find atoms
 /// W [M, C, k, k] with ‖w_j‖₂ ≤ 1 and code maps X_n minimising
 ///   Σ_n ½‖Y_n − Σ_j w_j ∗ x_{n,j}‖₂² + λ Σ_{n,j} ‖x_{n,j}‖₁,
 /// by alternating minimisation (Olshausen & Field 1996; Bristow, Eriksson & Lucey 2013; Wohlberg

@@ -1,5 +1,5 @@
 #pragma once
-/// "Working locally, thinking globally" (Papyan, Sulam & Elad 2017; the seed, section 2): the
+/// "Working locally, thinking globally" (Papyan, Sulam & Elad 2017; Zhang 2024, section 2): the
 /// local measure of sparsity of convolutional sparse coding and its recovery guarantee.
 ///
 /// A signal Y = D X of a stride-1 ConvDictionary (atoms of span n = d(k − 1) + 1 per spatial
@@ -19,7 +19,7 @@ namespace deepsc::conv {
 
 /// γ_i for the signal patch whose first (top-left) entry is `position` ({i} or {i, j}, signal
 /// coordinates, 0 ≤ i ≤ H − n): codes [N, M, H', W'] → [N, M, 2n_h − 1, 2n_w − 1], zeros where the
-/// window leaves the code map (flatten(1) gives the seed's γ_i per sample).
+/// window leaves the code map (flatten(1) gives the lecture's γ_i per sample).
 /// Throws std::invalid_argument for codes that do not fit `dict`, stride ≠ 1 or a position
 /// outside the signal.
 torch::Tensor stripe(const torch::Tensor& codes, const ConvDictionary& dict, c10::IntArrayRef position);

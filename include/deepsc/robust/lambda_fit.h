@@ -1,5 +1,5 @@
 #pragma once
-/// λ as a function of the CSC residual (Algorithm 1 of the seed): from pairs (r_c, λ_c) — the
+/// λ as a function of the CSC residual (Algorithm 1 of the lecture, Zhang 2024): from pairs (r_c, λ_c) — the
 /// mean residual of a model on data corrupted at level c (measured at the trained λ) and the λ of
 /// the best accuracy there — a least-squares line  λ(r) = a·r + b,  used at test time with the
 /// residual of the test set or, per sample, with each sample's own residual.

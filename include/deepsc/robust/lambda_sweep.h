@@ -1,11 +1,11 @@
 #pragma once
-/// Robust inference with CSC layers (seed, section 5; Dai et al., "Revisiting sparse convolutional
+/// Robust inference with CSC layers (Zhang 2024, section 5; Dai et al., "Revisiting sparse convolutional
 /// model for visual recognition", NeurIPS 2022): the λ of  min_c λ‖c‖₁ + ½‖x − Dc‖²  can change at
 /// test time without retraining, and the best λ grows with the noise in x. This file measures a
 /// model over a grid of λ, and codes each sample with a λ chosen from its own residual.
 ///
 /// Residual of a sample: the mean over the model's CSC layers of ‖x_l − D_l c_l‖₂ (the ℓ2 norm of
-/// each layer's reconstruction error for that sample), as in Algorithm 1 of the seed.
+/// each layer's reconstruction error for that sample), as in Algorithm 1 of the lecture (Zhang 2024).
 
 #include "deepsc/nn/classifier.h"
 #include "deepsc/robust/batch_norm_statistics.h"

@@ -1,9 +1,9 @@
 #pragma once
-/// Mutual coherence and the uniqueness / recovery bounds of the seed, section 1 (Definition 1,
+/// Mutual coherence and the uniqueness / recovery bounds of the lecture (Zhang 2024), section 1 (Definition 1,
 /// Theorem 2; Donoho & Elad 2003, Donoho, Elad & Temlyakov 2006):
 ///   μ(D) = max_{i≠j} |d̂_iᵀ d̂_j|,  d̂_i = d_i / ‖d_i‖₂,
 ///   BP, OMP (and ISTA, which solves BP) recover X* when ‖X*‖₀ < ½(1 + 1/μ(D)).
-/// One-step thresholding (Papyan et al. 2017a, the seed's Theorem 7 with one layer, ε = 0) recovers
+/// One-step thresholding (Papyan et al. 2017a, the lecture's Theorem 7 with one layer, ε = 0) recovers
 /// the support when ‖X‖₀ < ½(1 + (1/μ)·|x_min|/|x_max|).
 
 #include "deepsc/sparse/dense_dictionary.h"

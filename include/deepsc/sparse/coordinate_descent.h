@@ -1,5 +1,5 @@
 #pragma once
-/// Cyclic coordinate descent for the lasso (P₁) of the seed, section 1, over a dense dictionary:
+/// Cyclic coordinate descent for the lasso (P₁) of the lecture (Zhang 2024), section 1, over a dense dictionary:
 ///   min_x ½‖y − D x‖₂² + λ‖x‖₁      (optionally with x ≥ 0), one problem per row of Y.
 /// Each coordinate step minimises F exactly in x_j with the others fixed (Friedman, Hastie &
 /// Tibshirani 2007/2010; the method behind scikit-learn's `lasso_cd`):

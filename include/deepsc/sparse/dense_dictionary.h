@@ -1,5 +1,5 @@
 #pragma once
-/// Dense dictionary D ∈ R^{n×m} (columns are atoms, m ≫ n: overcomplete), the seed's section 1
+/// Dense dictionary D ∈ R^{n×m} (columns are atoms, m ≫ n: overcomplete), the lecture's section 1 (Zhang 2024)
 /// model Y = D X. Batches are one signal per row, so for Y [N, n] and X [N, m]:
 ///   apply(X)   = X Dᵀ  [N, n]       adjoint(R) = R D  [N, m]       normal(X) = X (DᵀD)  [N, m]
 

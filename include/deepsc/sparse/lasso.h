@@ -1,5 +1,5 @@
 #pragma once
-/// The lasso / basis-pursuit objective of the seed (P₁), per signal,
+/// The lasso / basis-pursuit objective of the lecture (Zhang 2024; P₁), per signal,
 ///   F(X) = ½‖Y − D X‖₂² + λ‖X‖₁          (with X ≥ 0 for the non-negative variant),
 /// and its duality gap, used as a certificate of optimality.
 ///

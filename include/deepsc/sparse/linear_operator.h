@@ -1,5 +1,5 @@
 #pragma once
-/// The one operator abstraction of deepsc: every model in the seed is "find a sparse code X with
+/// The one operator abstraction of deepsc: every model in the lecture (Zhang 2024) is "find a sparse code X with
 /// Y ≈ D X" for some linear operator D (a dense matrix, a convolution, a stack of them, [I Fᵀ]).
 /// Solvers see only this interface.
 ///

@@ -3,7 +3,7 @@
 /// Batch-OMP (Rubinstein, Zibulevsky & Elad 2008): precompute G = DᵀD and DᵀY once; each step picks
 /// the atom with the largest |Dᵀr| (computed as DᵀY − G_{:,S} X_S, never forming r), grows the
 /// Cholesky factor of G_{S,S} by one row, and re-solves the normal equations on the support.
-/// Recovery guarantee (seed, Theorem 2): exact support when ‖X‖₀ < ½(1 + 1/μ(D)).
+/// Recovery guarantee (Donoho & Elad 2003; Theorem 2 of the lecture, Zhang 2024): exact support when ‖X‖₀ < ½(1 + 1/μ(D)).
 /// All signals of a batch advance together; a signal that has met its stop rule is frozen.
 
 #include "deepsc/sparse/dense_dictionary.h"

@@ -1,7 +1,7 @@
 #pragma once
-/// ISTA and FISTA for the lasso / basis pursuit (P₁) of the seed, section 1:
+/// ISTA and FISTA for the lasso / basis pursuit (P₁) of the lecture (Zhang 2024), section 1:
 ///   min_X ½‖Y − D X‖₂² + λ‖X‖₁      (optionally with X ≥ 0)
-/// ISTA (seed's update):  X^{l+1} = S_{λη}(X^l − η Dᵀ(D X^l − Y)),  η = step_scale / L,  L = ‖DᵀD‖₂.
+/// ISTA (the lecture's update):  X^{l+1} = S_{λη}(X^l − η Dᵀ(D X^l − Y)),  η = step_scale / L,  L = ‖DᵀD‖₂.
 /// FISTA (Beck & Teboulle 2009): the same step taken at the extrapolated point
 ///   Z^{l+1} = X^{l+1} + (t_l − 1)/t_{l+1} (X^{l+1} − X^l),  t_{l+1} = (1 + √(1 + 4t_l²))/2,
 /// with per-signal gradient-based adaptive restart (O'Donoghue & Candès 2015): when

@@ -1,5 +1,5 @@
 #pragma once
-/// Shrinkage (thresholding) operators of the seed, section 1 (Figure 3):
+/// Shrinkage (thresholding) operators of the lecture (Zhang 2024), section 1 (Figure 3):
 ///   soft      S_β(x)  = sign(x)·max(|x| − β, 0)   — proximal map of β‖·‖₁
 ///   hard      H_β(x)  = x·1[|x| > β]               — proximal map of ½β²‖·‖₀
 ///   nonneg    S⁺_β(x) = max(x − β, 0)              — proximal map of β‖·‖₁ + ι(x ≥ 0); = ReLU(x − β)

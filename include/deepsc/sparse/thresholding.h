@@ -1,5 +1,5 @@
 #pragma once
-/// One-step thresholding, the seed's "approximation algorithm" (Papyan et al. 2017a):
+/// One-step thresholding, the lecture's "approximation algorithm" (Zhang 2024) (Papyan et al. 2017a):
 /// compute the inner products DᵀY of the signal with every atom and keep the large ones,
 ///   X = argmin_X ½‖X − DᵀY‖₂² + β‖X‖₁ = S_β(DᵀY)
 /// (H_β or S⁺_β with the other shrinkages). With `sparsity` K > 0 the threshold is chosen per

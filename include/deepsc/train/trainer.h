@@ -10,6 +10,7 @@
 ///   metrics.tsv          the same as a table: epoch, train loss/top-1, test loss/top-1/top-5, lr, s
 ///   checkpoint-last.pt   model + optimiser + counters after the last completed epoch
 ///   checkpoint-best.pt   the model at the best test top-1 so far
+/// (`deepsc train` adds summary.json, plot-curves.gp and, with gnuplot, curves.png.)
 /// Runs are deterministic for a seed (data order and augmentation depend only on the seed, the
 /// epoch and the position), so a run killed at any point and resumed ends identical to an
 /// uninterrupted one.

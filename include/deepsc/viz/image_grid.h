@@ -43,8 +43,10 @@ torch::Tensor dictionary_tiles(const torch::Tensor& atoms, int64_t channels = 1)
 void write_png(const std::string& path, const torch::Tensor& image);
 
 /// tile_grid(dictionary_tiles(atoms, channels), columns) in white, each atom stretched on its own
-/// and every tile pixel enlarged to scale×scale (nearest neighbour), written with write_png. The
-/// grid lines are 1 pixel wide, 2 from scale 4 on, so that enlarged atoms stay visibly apart.
+/// and every tile pixel enlarged to scale×scale (nearest neighbour), written with write_png. Below
+/// scale 4 the grid lines are white and 1 pixel wide; from scale 4 on the picture is RGB with a
+/// steel-blue grid (0.27, 0.51, 0.71) of min(4, max(2, scale/4)) pixels, so that enlarged atoms, whose
+/// pixels run from black to white, stay visibly apart.
 /// Requires: as dictionary_tiles and tile_grid (columns 0: ceil(√atom count)); scale ≥ 1.
 void write_dictionary_png(const std::string& path, const torch::Tensor& atoms, int64_t channels = 1,
                           int64_t columns = 0, int64_t scale = 1);
