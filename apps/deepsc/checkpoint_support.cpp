@@ -60,27 +60,6 @@ std::function<torch::Tensor(const torch::Tensor&)> normaliser(const train::DataP
   return [mean, stdev](const torch::Tensor& images01) { return (images01 - mean) / stdev; };
 }
 
-ImageSet load_image_set(const std::shared_ptr<const data::Dataset>& dataset,
-                        const std::shared_ptr<const data::Transform>& geometry, int64_t limit, int workers) {
-  const int64_t size = static_cast<int64_t>(dataset->size());
-  const int64_t count = limit > 0 ? std::min(limit, size) : size;
-  const int64_t stride = std::max<int64_t>(1, size / count);
-  std::vector<torch::Tensor> images, labels;
-  data::DataLoader loader(dataset, geometry, data::LoaderOptions().batch_size(1000).shuffle(false).workers(workers));
-  loader.start_epoch(0);
-  while (auto batch = loader.next()) {
-    images.push_back(batch->images);
-    labels.push_back(batch->labels);
-  }
-  auto all = torch::cat(images), all_labels = torch::cat(labels);
-  if (stride > 1 || count < size) {
-    const auto index = torch::arange(0, count * stride, stride, torch::kLong);
-    all = all.index_select(0, index);
-    all_labels = all_labels.index_select(0, index);
-  }
-  return {all.clamp(0, 1).contiguous(), all_labels};
-}
-
 void check_output_folder(const std::string& out) {
   if (out.empty()) throw std::invalid_argument("--out: no folder given");
   if (std::filesystem::exists(out) && !std::filesystem::is_directory(out))

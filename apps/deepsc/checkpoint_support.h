@@ -47,17 +47,6 @@ LoadedRun load_run(const CheckpointOptions& o, const torch::Device& device);
 std::function<torch::Tensor(const torch::Tensor&)> normaliser(const train::DataPipeline& pipeline,
                                                               const torch::Device& device);
 
-/// Images of a data set in [0, 1] after a geometry transform, as one tensor [N, C, H, W], and their
-/// labels [N].
-struct ImageSet {
-  torch::Tensor images, labels;
-};
-
-/// Up to `limit` (0: all) images of `dataset` after `geometry` (the run's test geometry: no
-/// augmentation), spread evenly over the split (every stride-th image of a sorted split).
-ImageSet load_image_set(const std::shared_ptr<const data::Dataset>& dataset,
-                        const std::shared_ptr<const data::Transform>& geometry, int64_t limit, int workers);
-
 /// Throws std::invalid_argument when `out` is empty or exists and is not a folder (checked before
 /// any work, so that a long run does not fail at its end).
 void check_output_folder(const std::string& out);

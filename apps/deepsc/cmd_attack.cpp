@@ -16,6 +16,7 @@
 #include "command_support.h"
 #include "progress_bar.h"
 
+#include "deepsc/data/image_set.h"
 #include "deepsc/robust/attack.h"
 #include "deepsc/robust/attack_evaluation.h"
 #include "deepsc/robust/attack_report.h"
@@ -94,7 +95,7 @@ void run_attack(const AttackCommand& o, Context& ctx) {
                         .normalise(normaliser(pipeline, device));
   // --recalibrate-bn: statistics per λ from clean training images coded at that λ.
   if (o.recalibrate_bn > 0)
-    evaluation.calibration_images(load_image_set(pipeline.train, pipeline.test_geometry, o.recalibrate_bn, config.data.workers).images);
+    evaluation.calibration_images(data::load_labelled_images(pipeline.train, pipeline.test_geometry, o.recalibrate_bn, config.data.workers).images);
   ProgressBar bar(ctx.err);
   Stopwatch clock;
   evaluation.progress([&](int64_t done, int64_t total) {

@@ -81,8 +81,7 @@ void run_robust(const RobustCommand& o, Context& ctx) {
 
   Stopwatch clock;
   auto images = [&](const std::shared_ptr<const data::Dataset>& dataset, int64_t limit) {
-    const auto set = load_image_set(dataset, pipeline.test_geometry, limit, config.data.workers);
-    return robust::LabelledImages{set.images, set.labels};
+    return data::load_labelled_images(dataset, pipeline.test_geometry, limit, config.data.workers);
   };
   auto options = robust::RobustnessOptions(noises, severities, grid)
                      .per_sample(o.per_sample)

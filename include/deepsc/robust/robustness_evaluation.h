@@ -15,6 +15,7 @@
 /// (robust::recalibrate_per_lambda). Images are corrupted in [0, 1] and normalised after.
 
 #include "deepsc/data/corruption.h"
+#include "deepsc/data/image_set.h"
 #include "deepsc/nn/classifier.h"
 #include "deepsc/robust/lambda_fit.h"
 
@@ -25,10 +26,7 @@
 namespace deepsc::robust {
 
 /// Images [N, C, H, W] with values in [0, 1] and their labels [N] (int64), on the CPU.
-struct LabelledImages {
-  torch::Tensor images, labels;
-  int64_t size() const { return images.defined() ? images.size(0) : 0; }
-};
+using data::LabelledImages;
 
 struct RobustnessOptions {
   // (Declared first: TORCH_ARG leaves the rest of a struct private.)
