@@ -2,6 +2,7 @@
 
 #include "deepsc/robust/lambda_scope.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <sstream>
@@ -48,9 +49,9 @@ int64_t count_correct(const torch::Tensor& logits, const torch::Tensor& labels) 
 
 }  // namespace
 
-size_t SweepResult::best() const {
+size_t SweepResult::best(size_t count) const {
   size_t best = 0;
-  for (size_t i = 1; i < correct.size(); ++i)
+  for (size_t i = 1; i < std::min(count, correct.size()); ++i)
     if (correct[i] > correct[best]) best = i;
   return best;
 }

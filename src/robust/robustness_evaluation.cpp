@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 
 namespace deepsc::robust {
@@ -126,6 +127,23 @@ RobustnessResult evaluate_robustness(nn::Classifier& model, const LabelledImages
     return static_cast<double>(correct) / std::max<int64_t>(images.size(0), 1);
   };
 
+  // The clean level is the same images for every noise: its sweeps (training and test images) run
+  // once and are reused, their forwards still counted by the progress.
+  std::optional<SweepResult> clean_fit_sweep, clean_test_sweep;
+  auto sweep_level = [&](std::optional<SweepResult>& clean, int severity, const torch::Tensor& images,
+                         const torch::Tensor& labels) {
+    SweepResult sweep;
+    if (severity == 0 && clean) {
+      sweep = *clean;
+      progress.update(images.size(0), sweep_size);
+    } else {
+      sweep = sweep_lambda(model, images, labels, sweep_grid, sweep_options(sweep_size));
+      if (severity == 0) clean = sweep;
+    }
+    progress.finish_stage();
+    return sweep;
+  };
+
   RobustnessResult result;
   result.lambda_grid = grid;
   result.trained_lambda = scope.trained();
@@ -148,11 +166,8 @@ RobustnessResult evaluate_robustness(nn::Classifier& model, const LabelledImages
       pairs.samples = fit_set.size();
       for (const int s : all_levels) {
         const auto set = corrupted(fit_set, noise, s, true);
-        const auto sweep = sweep_lambda(model, normalise(set.images), set.labels, sweep_grid, sweep_options(sweep_size));
-        progress.finish_stage();
-        size_t best_index = 0;  // over the user's grid only
-        for (size_t i = 1; i < grid.size(); ++i)
-          if (sweep.correct[i] > sweep.correct[best_index]) best_index = i;
+        const auto sweep = sweep_level(clean_fit_sweep, s, normalise(set.images), set.labels);
+        const size_t best_index = sweep.best(grid.size());  // the user's grid, not the appended trained λ
         pairs.severities.push_back(s);
         pairs.levels.push_back(s ? data::severity_level(noise, s) : 0.0);
         pairs.residuals.push_back(sweep.residual(trained_index));
@@ -175,16 +190,14 @@ RobustnessResult evaluate_robustness(nn::Classifier& model, const LabelledImages
         result.rows.push_back(row);
         continue;
       }
-      const auto sweep = sweep_lambda(model, images, set.labels, sweep_grid, sweep_options(sweep_size));
-      progress.finish_stage();
+      const auto sweep = sweep_level(clean_test_sweep, s, images, set.labels);
       row.fixed = sweep.accuracy(trained_index);
       row.residual = sweep.residual(trained_index);
-      size_t best_index = 0;
       for (size_t i = 0; i < grid.size(); ++i) {
         row.curve.push_back(sweep.accuracy(i));
         row.curve_residual.push_back(sweep.residual(i));
-        if (sweep.correct[i] > sweep.correct[best_index]) best_index = i;
       }
+      const size_t best_index = sweep.best(grid.size());
       row.best_lambda = grid[best_index];
       row.best = sweep.accuracy(best_index);
       if (fit_wanted) {

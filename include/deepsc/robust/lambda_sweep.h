@@ -11,6 +11,7 @@
 #include "deepsc/robust/batch_norm_statistics.h"
 #include "deepsc/robust/lambda_fit.h"
 
+#include <cstdint>
 #include <functional>
 #include <vector>
 
@@ -39,8 +40,9 @@ struct SweepResult {
 
   double accuracy(size_t i) const { return samples ? static_cast<double>(correct[i]) / samples : 0.0; }
   double residual(size_t i) const { return samples ? residual_sum[i] / samples : 0.0; }
-  /// The λ index of the highest accuracy (the smallest λ among ties).
-  size_t best() const;
+  /// The λ index of the highest accuracy among the first `count` λ (all by default; the smallest
+  /// index among ties).
+  size_t best(size_t count = SIZE_MAX) const;
 };
 
 /// The per-sample residual [N] of the model's last forward (see above). Throws std::logic_error
