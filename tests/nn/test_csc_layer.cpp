@@ -2,6 +2,8 @@
 #include "deepsc/nn/csc_layer.h"
 #include "deepsc/sparse/proximal_gradient.h"
 
+#include "support/tensors.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -77,10 +79,6 @@ CscLayer exact_layer(int64_t c, int64_t m, const Geometry& g, CscSolver solver, 
                       .power_tol(1e-26));
 }
 
-torch::Tensor unit_atoms(torch::Tensor w) {
-  return w / w.reshape({w.size(0), -1}).norm(2, {1}).view({-1, 1, 1, 1});
-}
-
 double max_abs(const torch::Tensor& t) { return t.abs().max().item<double>(); }
 
 }  // namespace
@@ -89,7 +87,7 @@ TEST(CscLayer, TwoStepsMatchThePublishedFormulaForEverySolver) {
   torch::manual_seed(0);
   for (const Geometry& g : {Geometry{1, 0, 6}, Geometry{2, 1, 8}, Geometry{2, 1, 7}, Geometry{1, 1, 5}}) {
     auto x = torch::randn({3, 2, g.size, g.size}, f64);
-    auto w = unit_atoms(torch::randn({4, 2, 3, 3}, f64));
+    auto w = deepsc::testing::unit_norm_atoms(torch::randn({4, 2, 3, 3}, f64));
     const double lip = dense_lipschitz(w, g), eta = 0.9 / lip;
     auto c1 = torch::relu(eta * analysis(x, w, g) - 0.1 * eta);
     auto c2 = torch::relu(c1 + eta * analysis(x - synth(c1, w, g), w, g) - 0.1 * eta);
@@ -113,7 +111,7 @@ TEST(CscLayer, FiveStepsMatchExplicitFistaIstaAndPublishedLoops) {
   torch::manual_seed(1);
   const Geometry g{2, 1, 8};
   auto x = torch::randn({2, 3, 8, 8}, f64);
-  auto w = unit_atoms(torch::randn({5, 3, 3, 3}, f64));
+  auto w = deepsc::testing::unit_norm_atoms(torch::randn({5, 3, 3, 3}, f64));
   const double eta = 0.9 / dense_lipschitz(w, g);
   const auto lambda = torch::scalar_tensor(0.05, f64);
   std::vector<torch::Tensor> outputs;
@@ -137,7 +135,7 @@ TEST(CscLayer, FiveStepsMatchExplicitFistaIstaAndPublishedLoops) {
 TEST(CscLayer, StrideTwoCodesAnInputWithOneOddAndOneEvenSide) {
   torch::manual_seed(7);
   auto x = torch::randn({2, 2, 7, 10}, f64);
-  auto w = unit_atoms(torch::randn({4, 2, 3, 3}, f64));
+  auto w = deepsc::testing::unit_norm_atoms(torch::randn({4, 2, 3, 3}, f64));
   auto layer = exact_layer(2, 4, Geometry{2, 1, 7}, CscSolver::Published, 2);
   layer->to(torch::kDouble);
   {
@@ -181,7 +179,7 @@ TEST(CscLayer, LearnableLambdaBelowZeroActsAsZero) {
 TEST(CscLayer, CodesApproachTheLassoSolutionAsIterationsGrow) {
   torch::manual_seed(2);
   const double lambda = 0.1;
-  auto w = unit_atoms(torch::randn({6, 1, 3, 3}, f64));
+  auto w = deepsc::testing::unit_norm_atoms(torch::randn({6, 1, 3, 3}, f64));
   auto x = torch::randn({2, 1, 10, 10}, f64);
   deepsc::conv::ConvDictionary dict(w, deepsc::conv::ConvOptions().padding(1));
   auto objective = [&](const torch::Tensor& c) {

@@ -3,6 +3,8 @@
 // not a fingerprint), residuals are kept only when asked, and checkpoints of earlier versions load.
 #include "deepsc/nn/csc_layer.h"
 
+#include "support/tensors.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -15,11 +17,6 @@ namespace {
 const auto kF64 = torch::TensorOptions().dtype(torch::kDouble);
 
 double abs_max(const torch::Tensor& t) { return t.abs().max().item<double>(); }
-
-/// W with every atom W[j] scaled to unit ℓ2 norm.
-torch::Tensor unit_norm_atoms(const torch::Tensor& w) {
-  return w / w.reshape({w.size(0), -1}).norm(2, {1}).view({-1, 1, 1, 1});
-}
 
 }  // namespace
 
@@ -50,7 +47,7 @@ TEST(CscLayer, ForwardNeverRewritesWeightsAndPassesNoGradientThroughTheNorms) {
     unit->train(training);
     {
       torch::NoGradGuard no_grad;
-      unit->weight.copy_(unit_norm_atoms(before));
+      unit->weight.copy_(deepsc::testing::unit_norm_atoms(before));
     }
     // The same start of the power iteration, so both compute the same L.
     layer->restart_power_iteration();
