@@ -3,6 +3,7 @@
 
 #include "deepsc/conv/image_filters.h"
 #include "deepsc/conv/restoration_benchmark.h"
+#include "deepsc/data/image_folder.h"
 #include "deepsc/data/npy_tensor.h"
 #include "deepsc/viz/image_grid.h"
 
@@ -46,9 +47,7 @@ std::vector<std::string> image_files(const std::string& dir, const std::string& 
   if (!fs::is_directory(dir)) throw std::invalid_argument(option + " " + dir + ": not a directory");
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    auto ext = entry.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (entry.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg")) files.push_back(entry.path().string());
+    if (entry.is_regular_file() && data::is_image_file(entry.path().string())) files.push_back(entry.path().string());
   }
   std::sort(files.begin(), files.end());
   if (files.empty()) throw std::invalid_argument(option + " " + dir + ": no .png or .jpg files");

@@ -11,16 +11,13 @@
 namespace fs = std::filesystem;
 
 namespace deepsc::data {
-namespace {
 
-bool is_image_file(const fs::path& p) {
-  std::string ext = p.extension().string();
+bool is_image_file(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
-
-}  // namespace
 
 ImageFolderDataset::ImageFolderDataset(const std::string& root, const std::string& split) {
   const fs::path dir = fs::path(root) / split;
@@ -40,7 +37,7 @@ ImageFolderDataset::ImageFolderDataset(const std::string& root, const std::strin
     for (auto it = fs::recursive_directory_iterator(
              class_dir, fs::directory_options::follow_directory_symlink, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-      if (it->is_regular_file(ec) && is_image_file(it->path())) found.push_back(it->path().string());
+      if (it->is_regular_file(ec) && is_image_file(it->path().string())) found.push_back(it->path().string());
     if (ec) throw std::invalid_argument("folder data set: " + class_dir.string() + ": " + ec.message());
     if (found.empty())
       throw std::invalid_argument("folder data set: " + class_dir.string() +

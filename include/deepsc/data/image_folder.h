@@ -14,6 +14,9 @@
 
 namespace deepsc::data {
 
+/// Whether `path` names a picture deepsc reads: extension .png, .jpg or .jpeg (any case).
+bool is_image_file(const std::string& path);
+
 class ImageFolderDataset : public Dataset {
  public:
   /// Lists `<root>/<split>`.
