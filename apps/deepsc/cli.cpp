@@ -30,6 +30,10 @@ Action add_benchmark_command(CLI::App& app);
 Action add_attack_command(CLI::App& app);
 /// cmd_robust.cpp: `deepsc robust` (accuracy under noise: λ sweep, fitted λ(r), per-sample λ).
 Action add_robust_command(CLI::App& app);
+/// cmd_mlcsc_encode.cpp, cmd_mlcsc_sim.cpp: multi-layer sparse codes with their theorem check
+/// (`mlcsc-encode`) and the ML-CSC simulation study (`mlcsc-sim`).
+Action add_mlcsc_encode_command(CLI::App& app);
+Action add_mlcsc_sim_command(CLI::App& app);
 
 void add_runtime_options(CLI::App& command, RuntimeOptions& runtime) {
   command.add_option("--threads", runtime.threads, "LibTorch intra-op threads (0 = all cores)")
@@ -72,6 +76,8 @@ int run(int argc, const char* const argv[], std::ostream& out, std::ostream& err
   add(&add_benchmark_command);
   add(&add_attack_command);
   add(&add_robust_command);
+  add(&add_mlcsc_encode_command);
+  add(&add_mlcsc_sim_command);
 
   try {
     app.parse(argc, argv);

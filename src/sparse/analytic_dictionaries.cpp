@@ -22,4 +22,15 @@ torch::Tensor overcomplete_dct(int64_t patch, int64_t atoms_per_axis, torch::Dty
   return (d / d.norm(2, {0}, true)).to(dtype);
 }
 
+torch::Tensor identity_hadamard_dictionary(int64_t n, torch::Dtype dtype) {
+  if (n < 1 || (n & (n - 1)) != 0) {
+    throw std::invalid_argument("identity-Hadamard dictionary needs n a power of two, got " + std::to_string(n));
+  }
+  auto opts = torch::TensorOptions().dtype(torch::kDouble);
+  // Sylvester's construction: H_{2m} = [[H_m, H_m], [H_m, −H_m]].
+  auto h = torch::ones({1, 1}, opts);
+  while (h.size(0) < n) h = torch::cat({torch::cat({h, h}, 1), torch::cat({h, -h}, 1)}, 0);
+  return torch::cat({torch::eye(n, opts), h / std::sqrt(static_cast<double>(n))}, 1).to(dtype);
+}
+
 }  // namespace deepsc::sparse

@@ -62,6 +62,13 @@ torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& x,
     throw std::invalid_argument(msg.str());
   }
 
+  const auto& initial = o.initial();
+  if (initial.defined() && initial.sizes() != c10::IntArrayRef(code_shape)) {
+    std::ostringstream msg;
+    msg << "initial codes must have the codes' shape " << c10::IntArrayRef(code_shape) << ", got " << initial.sizes();
+    throw std::invalid_argument(msg.str());
+  }
+
   // Threshold λη. Non-negative codes with a scalar or per-atom λ fold −λη into the bias of the
   // scaled adjoint (the fused step); otherwise the general shrinkage takes β = λη.
   torch::Tensor bias;  // [M] = −λη
@@ -116,7 +123,7 @@ torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& x,
     return soft_threshold(z, beta_scalar);  // signed codes, scalar λ (non-negative ones took the bias)
   };
 
-  auto c = step({}, {});  // the step from c⁰ = 0
+  auto c = initial.defined() ? step(initial, initial) : step({}, {});  // the step from c⁰
   torch::Tensor previous;
   double t = 1;
   for (int64_t l = 1; l < o.iterations(); ++l) {

@@ -194,3 +194,40 @@ TEST(UnrolledPursuit, RejectsBadArgumentsNamingThem) {
   EXPECT_EQ(sparse::parse_unrolled_solver("fista"), UnrolledSolver::Fista);
   EXPECT_THROW(sparse::parse_unrolled_solver("admm"), std::invalid_argument);
 }
+
+TEST(UnrolledPursuit, AnInitialCodeContinuesTheIterations) {
+  // k ISTA steps from zero, then m more from those codes, are k + m steps from zero.
+  for (const auto& p : pursuit_problems()) {
+    const double eta = 0.9 / p.op->lipschitz(p.signals.sizes());
+    for (bool nonneg : {true, false}) {
+      const auto o = UnrolledPursuitOptions(eta).solver(UnrolledSolver::Ista).nonneg(nonneg);
+      for (auto [k, m] : {std::pair<int64_t, int64_t>{1, 1}, {3, 5}, {10, 1}}) {
+        const auto first = sparse::unrolled_pursuit(*p.op, p.signals, 0.1, UnrolledPursuitOptions(o).iterations(k));
+        const auto continued =
+            sparse::unrolled_pursuit(*p.op, p.signals, 0.1, UnrolledPursuitOptions(o).iterations(m).initial(first));
+        const auto whole = sparse::unrolled_pursuit(*p.op, p.signals, 0.1, UnrolledPursuitOptions(o).iterations(k + m));
+        EXPECT_LT(largest_abs(continued - whole), 1e-12) << p.name << " k " << k << " m " << m << " nonneg " << nonneg;
+        EXPECT_GT(largest_abs(continued - first), 1e-6) << p.name;  // the extra steps moved the codes
+      }
+    }
+    // The initial codes are differentiable: the gradient reaches them.
+    const auto start = torch::randn(p.op->code_shape(p.signals.sizes()), kDouble64).requires_grad_();
+    sparse::unrolled_pursuit(*p.op, p.signals, 0.1, UnrolledPursuitOptions(eta).iterations(2).initial(start).nonneg(false))
+        .square()
+        .sum()
+        .backward();
+    EXPECT_GT(largest_abs(start.grad()), 0) << p.name;
+  }
+}
+
+TEST(UnrolledPursuit, RefusesInitialCodesOfTheWrongShape) {
+  const auto p = pursuit_problems()[1];  // codes [2, 5, 9, 9]
+  try {
+    sparse::unrolled_pursuit(*p.op, p.signals, 0.1, UnrolledPursuitOptions(0.1).initial(torch::zeros({2, 5, 9, 8}, kDouble64)));
+    ADD_FAILURE() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("initial codes must have the codes' shape [2, 5, 9, 9], got [2, 5, 9, 8]"),
+              std::string::npos)
+        << e.what();
+  }
+}

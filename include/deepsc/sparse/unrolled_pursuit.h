@@ -7,7 +7,7 @@
 /// is this function with learnable operator weights (the CSC layer of SDNet, Dai et al.,
 /// "Revisiting sparse convolutional model for visual recognition", NeurIPS 2022; the layered
 /// pursuits of ML-CSC reuse it). With step η and threshold β = λη (S = S⁺_β or S_β):
-///   c¹        = S(η Dᵀx)
+///   c¹        = S(η Dᵀx)                       (from c⁰ = 0; a given c⁰ takes an ISTA step)
 ///   ISTA      c^{l+1} = S(c^l + η Dᵀ(x − D c^l))
 ///   FISTA     z^l = c^l + (t_{l−1} − 1)/t_l (c^l − c^{l−1}),  c^{l+1} = S(z^l + η Dᵀ(x − D z^l))
 ///   Published z^l as FISTA,                                   c^{l+1} = S(z^l + η Dᵀ(x − D c^l))
@@ -60,8 +60,13 @@ struct UnrolledPursuitOptions {
   /* implicit */ UnrolledPursuitOptions(double step) : step_(step) {}
   /// η > 0, typically step_scale / L with L = ‖DᵀD‖₂ (a constant for autograd).
   TORCH_ARG(double, step);
-  /// Steps ≥ 1, the first one from c⁰ = 0.
+  /// Steps ≥ 1, the first one from c⁰ (zero unless `initial` is given).
   TORCH_ARG(int64_t, iterations) = 2;
+  /// c⁰, the codes the first step starts from (a warm start: the ML-ISTA and Res-CSC steps of
+  /// Sulam et al. 2020 and Zhang & Zhang 2021 start a layer at the projection of the deeper code or
+  /// at the code two layers down); differentiable. Undefined: c⁰ = 0, whose first step is
+  /// c¹ = S(ηDᵀx), one-step thresholding. FISTA's momentum starts afresh at c⁰ either way.
+  TORCH_ARG(torch::Tensor, initial) = {};
   TORCH_ARG(UnrolledSolver, solver) = UnrolledSolver::Published;
   /// Codes c ≥ 0 (S⁺) or signed (soft shrinkage S).
   TORCH_ARG(bool, nonneg) = true;
@@ -75,7 +80,8 @@ struct UnrolledPursuitOptions {
 /// of op.scaled_adjoint (η folded into its weights), so one step c ← max(c + ηDᵀ(x − Dc) − λη, 0)
 /// writes the code-sized tensor three times (adjoint, add, relu) instead of six; a per-sample λ or
 /// signed codes take the general shrinkage. Throws std::invalid_argument for η ≤ 0, iterations < 1,
-/// a negative scalar λ, a λ tensor of the wrong size, or an analysis of the wrong shape; the
+/// a negative scalar λ, a λ tensor of the wrong size, an analysis or initial codes of the wrong
+/// shape; the
 /// signals are checked by op.check_signals().
 torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& signals, const PursuitLambda& lambda,
                                const UnrolledPursuitOptions& options);
