@@ -86,8 +86,8 @@ std::string depth_markdown(const DepthResult& result, const DepthOptions& option
         "2024): M unrolled " << solver_name(options.solver()) << " steps per layer approximate the true codes with "
         "‖X̃_i − X_i‖₂ ≤ C e^{−cM} + C_D·(noise). Mean ‖X̃_i − X_i‖₂ over " << options.simulation().trials()
      << " signals for M from " << (depths.empty() ? 0 : *std::min_element(depths.begin(), depths.end())) << " to "
-     << (depths.empty() ? 0 : *std::max_element(depths.begin(), depths.end())) << ", λ_i the tuned layered-BP λ of each "
-        "noise level; *floor*: the error of the converged layered BP with the same λ; *rate c*: least squares of "
+     << (depths.empty() ? 0 : *std::max_element(depths.begin(), depths.end())) << ", λ_i tuned (by the mean error) for the "
+        "deepest unrolling at each noise level; *floor*: the error of the converged layered BP with the same λ; *rate c*: least squares of "
         "log(error − floor) against M; " << number(result.seconds, 3) << " s.\n\n"
      << "| ε₀ | layer | λ | floor | rate c | points | R² |\n|---|---|---|---|---|---|---|\n";
   for (const auto& f : result.fits) {

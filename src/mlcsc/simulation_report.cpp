@@ -255,7 +255,7 @@ std::string simulation_markdown(const SimulationResult& result, const Simulation
      << number(a.noises.front()) << " to " << number(a.noises.back()) << ", seed " << o.seed() << ", "
      << number(result.seconds, 3) << " s. *Tuned*: one β_i or λ_i per layer for all signals, chosen from a grid of "
      << o.grid_points() << " by the support-recovery rate on the batch (an oracle choice); ML-ISTA, ML-FISTA and "
-     << "layered ISTA run with layered BP's tuned λ.\n\n## Model\n\n";
+     << "layered ISTA run with layered BP's tuned λ times one common factor tuned the same way.\n\n## Model\n\n";
   write_model_table(md, result);
   md << "\n## Support recovery and mean relative error ‖X̂_i − X_i‖^P₂,∞ / ‖X_i‖^P₂,∞\n";
   write_tuned_tables(md, result, a);

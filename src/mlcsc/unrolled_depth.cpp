@@ -2,6 +2,7 @@
 #include "deepsc/mlcsc/simulation.h"
 #include "deepsc/mlcsc/simulation_tuning.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -75,7 +76,8 @@ DepthResult run_depth_study(const DepthOptions& options, const SimulationProgres
     if (!(noise >= 0) || !std::isfinite(noise)) throw std::invalid_argument("noise levels must be finite and >= 0");
     const auto signals = truth.codes[0] + noise_with_patch_norm(model, truth.codes[0], noise, o.seed() + 7919);
     const TuningProblem problem{model, signals, truth, shrinkage, o.grid_points(), o.max_iter(), o.tol(), 1e-9};
-    const auto tuned = tune_layered_basis_pursuit(problem);
+    const int64_t deepest = *std::max_element(options.depths().begin(), options.depths().end());
+    const auto tuned = tune_unrolled_layered_pursuit(problem, deepest, options.solver());
     // The converged layered BP with the same λ: the floor the unrolled pursuit approaches.
     const auto converged = layered_basis_pursuit(model, signals, tuned.values,
                                                  LayeredBasisPursuitOptions().max_iter(o.max_iter()).tol(o.tol()).nonneg(nonneg));

@@ -15,7 +15,8 @@
 ///            estimates of layers < i), from a grid, maximising the support-recovery rate, ties
 ///            broken by the mean error: the best the pursuit can do with one β_i or λ_i per layer
 ///            for all signals, as a network with fixed biases (an oracle choice, reported as such).
-///            ML-ISTA, ML-FISTA and layered ISTA run with layered BP's tuned λ.
+///            ML-ISTA, ML-FISTA and layered ISTA run with layered BP's tuned λ times one common
+///            factor tuned on the batch (tune_joint_scale).
 ///   theorem  thresholding with admissible_thresholds() (Theorem 7) and layered BP with the
 ///            prescribed λ_i = 4ε_{i−1} (the stable layered BP), or BP proper at zero noise
 ///            (Theorem 8); these rows carry the theorem's condition and prediction rates.
@@ -95,7 +96,8 @@ SimulationResult run_simulation(const SimulationOptions& options, const Simulati
 /// neural networks", 2024): the layered pursuit unrolled M steps per layer (a CNN of depth O(M) per
 /// layer) approximates the true codes with ‖X̃_i − X_i‖₂ ≤ C e^{−cM} + C_D·(noise). Measured: the
 /// mean ‖X̃_i − X_i‖₂ of M-step unrolled layered ISTA (layered_basis_pursuit_unrolled) for every M
-/// and noise level, with λ_i the tuned layered-BP λ of that noise level; fitted per (noise, layer):
+/// and noise level, with λ_i tuned for the deepest unrolling (the largest M: the biases a trained
+/// network of that depth would have; tune_unrolled_layered_pursuit); fitted per (noise, layer):
 /// the floor (the error of the converged layered BP with the same λ) and the rate c of the
 /// exponential decay of error − floor, by least squares of log(error − floor) against M over the M
 /// where error − floor is above 1e-3 of its first value (and above 1e-12).

@@ -5,8 +5,10 @@
 /// is one value for all inputs. An oracle choice (it looks at the true codes), reported as such.
 
 #include "deepsc/mlcsc/generator.h"
+#include "deepsc/mlcsc/pursuits.h"
 #include "deepsc/sparse/shrinkage.h"
 
+#include <functional>
 #include <vector>
 
 namespace deepsc::mlcsc {
@@ -48,5 +50,23 @@ TunedParameters tune_thresholding(const TuningProblem& problem);
 /// Layered BP (the lasso per layer, sparse::fista through layered_basis_pursuit): λ_i from
 /// grid_points values spaced geometrically in [1e-4, 0.5]·max |D_iᵀX̂_{i−1}|.
 TunedParameters tune_layered_basis_pursuit(const TuningProblem& problem);
+
+/// The same greedy choice for the layered pursuit unrolled `iterations` steps per layer
+/// (layered_basis_pursuit_unrolled), by the mean error alone: a truncated pursuit rarely has the
+/// exact support, and Theorem 10 bounds its error.
+TunedParameters tune_unrolled_layered_pursuit(const TuningProblem& problem, int64_t iterations, sparse::UnrolledSolver solver);
+
+/// A common factor c ∈ {1, 1/4, 1/16, 1/64, 1/256} on a base λ vector (layered BP's tuned λ) for the joint
+/// pursuits (ML-ISTA, ML-FISTA, coupled layered ISTA), whose ML-lasso penalises every layer of the
+/// deepest code at once and so wants smaller λ than each layer's own lasso: chosen by the support
+/// rate averaged over the layers, ties by the averaged mean relative error; from c = 1 down,
+/// stopping after three factors without a better one. `run` runs the pursuit with a λ vector.
+struct TunedScale {
+  double scale = 1;
+  std::vector<double> values;          // c·base
+  std::vector<LayerMetrics> metrics;   // per layer, with the chosen values
+};
+TunedScale tune_joint_scale(const TuningProblem& problem, const std::vector<double>& base,
+                            const std::function<LayeredCodes(const std::vector<double>&)>& run);
 
 }  // namespace deepsc::mlcsc
