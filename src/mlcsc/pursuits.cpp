@@ -4,6 +4,7 @@
 #include "deepsc/sparse/proximal_gradient.h"
 
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 
 namespace deepsc::mlcsc {
@@ -81,6 +82,22 @@ void check_continuation(const BasisPursuitContinuation& c) {
   check_solver_options(c.solver());
 }
 
+/// Layer by layer without autograd: X̂_i = solve(i, X̂_{i−1}), X̂₀ = the signals.
+LayeredCodes layer_by_layer(const MlcscModel& model, const torch::Tensor& signals,
+                            const std::function<LayerSolve(int64_t, const torch::Tensor&)>& solve) {
+  torch::NoGradGuard no_grad;
+  LayeredCodes out;
+  torch::Tensor x = signals.detach();
+  for (int64_t i = 0; i < model.depth(); ++i) {
+    auto layer = solve(i, x);
+    x = layer.codes;
+    out.codes.push_back(x);
+    out.iterations.push_back(layer.iterations);
+    out.converged = out.converged && layer.converged;
+  }
+  return out;
+}
+
 }  // namespace layered_detail
 
 bool relative_change_met(const torch::Tensor& next, const torch::Tensor& previous, double tol) {
@@ -118,41 +135,21 @@ LayeredCodes layered_basis_pursuit(const MlcscModel& model, const torch::Tensor&
   check_layer_values(lambdas, model.depth(), "lambda");
   layered_detail::check_solver_options(options);
   layered_detail::check_model_signals(model, signals);
-  torch::NoGradGuard no_grad;
-  LayeredCodes out;
-  torch::Tensor x = signals.detach();
-  for (int64_t i = 0; i < model.depth(); ++i) {
+  return layered_detail::layer_by_layer(model, signals, [&](int64_t i, const torch::Tensor& x) {
     const double lambda = lambdas[static_cast<size_t>(i)];
-    layered_detail::LayerSolve solve;
-    if (lambda == 0) {
-      solve = layered_detail::basis_pursuit_layer(model.layer(i), x, BasisPursuitContinuation().solver(options));
-    } else {
-      auto r = sparse::fista(model.layer(i), x, layered_detail::lasso_options(lambda, options));
-      solve = {r.codes, r.iterations, r.converged};
-    }
-    x = solve.codes;
-    out.codes.push_back(x);
-    out.iterations.push_back(solve.iterations);
-    out.converged = out.converged && solve.converged;
-  }
-  return out;
+    if (lambda == 0) return layered_detail::basis_pursuit_layer(model.layer(i), x, BasisPursuitContinuation().solver(options));
+    auto r = sparse::fista(model.layer(i), x, layered_detail::lasso_options(lambda, options));
+    return layered_detail::LayerSolve{r.codes, r.iterations, r.converged};
+  });
 }
 
 LayeredCodes layered_basis_pursuit_exact(const MlcscModel& model, const torch::Tensor& signals,
                                          const BasisPursuitContinuation& options) {
   layered_detail::check_continuation(options);
   layered_detail::check_model_signals(model, signals);
-  torch::NoGradGuard no_grad;
-  LayeredCodes out;
-  torch::Tensor x = signals.detach();
-  for (int64_t i = 0; i < model.depth(); ++i) {
-    auto solve = layered_detail::basis_pursuit_layer(model.layer(i), x, options);
-    x = solve.codes;
-    out.codes.push_back(x);
-    out.iterations.push_back(solve.iterations);
-    out.converged = out.converged && solve.converged;
-  }
-  return out;
+  return layered_detail::layer_by_layer(model, signals, [&](int64_t i, const torch::Tensor& x) {
+    return layered_detail::basis_pursuit_layer(model.layer(i), x, options);
+  });
 }
 
 LayeredCodes layered_basis_pursuit_unrolled(const MlcscModel& model, const torch::Tensor& signals,

@@ -1,6 +1,8 @@
 // The simulation's value lists: linspace ranges, integer ranges, per-layer lists, and their errors.
 #include "deepsc/mlcsc/levels.h"
 
+#include "support/tensors.h"
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -10,14 +12,7 @@
 namespace deepsc::mlcsc {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
+using deepsc::testing::message_of;
 
 TEST(MlcscLevels, LinspaceIncludesBothEnds) {
   const auto v = parse_levels("0:0.2:11", "--noise");
@@ -41,16 +36,16 @@ TEST(MlcscLevels, BadTextGivesOneLineNamingTheOption) {
   const std::vector<std::string> bad = {"", "a:b:3", "0:1:0", "0:1:x", "0:1", "1,,2", "0:1:2:3", "-1,2", "nan", "inf",
                                         "0:1:100001", "1e999", "0.1:0.2:1"};
   for (const auto& text : bad) {
-    const auto message = error_of([&] { parse_levels(text, "--noise"); });
+    const auto message = message_of([&] { parse_levels(text, "--noise"); });
     EXPECT_EQ(message.rfind("--noise: ", 0), 0u) << "'" << text << "' gave '" << message << "'";
     EXPECT_EQ(message.find('\n'), std::string::npos);
   }
   for (const std::string text : {"", "0:40", "5:1", "1.5:3", "x", "1:2:3", "1,0"}) {
-    const auto message = error_of([&] { parse_integer_range(text, "--unrolled-depth"); });
+    const auto message = message_of([&] { parse_integer_range(text, "--unrolled-depth"); });
     EXPECT_EQ(message.rfind("--unrolled-depth: ", 0), 0u) << "'" << text << "' gave '" << message << "'";
   }
   for (const std::string text : {"", "0.1,-0.2", "0.1,,0.2", "a"}) {
-    const auto message = error_of([&] { parse_layer_values(text, "--beta"); });
+    const auto message = message_of([&] { parse_layer_values(text, "--beta"); });
     EXPECT_EQ(message.rfind("--beta: ", 0), 0u) << "'" << text << "' gave '" << message << "'";
   }
   EXPECT_EQ(parse_layer_values("0.1,0,2", "--beta"), (std::vector<double>{0.1, 0, 2}));

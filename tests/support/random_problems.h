@@ -1,6 +1,8 @@
 #pragma once
 // Random test problems shared by the sparse-coding tests.
 
+#include "deepsc/sparse/analytic_dictionaries.h"
+
 #include <torch/torch.h>
 
 namespace deepsc::testing {
@@ -11,16 +13,9 @@ inline torch::Tensor gaussian_dictionary(int64_t n, int64_t m, torch::Dtype dtyp
   return (d / d.norm(2, {0}, true)).to(dtype);
 }
 
-/// Sylvester–Hadamard matrix of order n (a power of two), entries ±1.
-inline torch::Tensor hadamard(int64_t n, torch::Dtype dtype = torch::kDouble) {
-  auto h = torch::ones({1, 1}, torch::TensorOptions().dtype(dtype));
-  while (h.size(0) < n) h = torch::cat({torch::cat({h, h}, 1), torch::cat({h, -h}, 1)}, 0);
-  return h;
-}
-
-/// [I, H/√n]: two orthonormal bases with μ = 1/√n, the classic incoherent pair.
+/// [I, H/√n]: two orthonormal bases with μ = 1/√n, the classic incoherent pair (the library's).
 inline torch::Tensor identity_hadamard(int64_t n, torch::Dtype dtype = torch::kDouble) {
-  return torch::cat({torch::eye(n, torch::TensorOptions().dtype(dtype)), hadamard(n, dtype) / std::sqrt(double(n))}, 1);
+  return sparse::identity_hadamard_dictionary(n, dtype);
 }
 
 /// Codes [N, m] with exactly k non-zeros per row at random positions, random signs and
