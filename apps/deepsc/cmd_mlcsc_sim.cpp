@@ -99,7 +99,7 @@ Action add_mlcsc_sim_command(CLI::App& app) {
                                  "K, 1..5: dense dims 256,512,256,128,... with D1 = [I, H/16] (mu1 = 1/16), atoms of D2 with 4 "
                                  "non-zeros and deeper ones with 2, 2 non-zeros in X_K (4 for K = 1)")
                      ->capture_default_str();
-  cmd->add_flag("--conv", o->conv, "1-D convolutional model: channels 1,4,8,8,..., kernels 8,4,4,..., length 128");
+  cmd->add_flag("--conv", o->conv, "1-D convolutional model: channels 1,2,4,4,..., kernels 16,4,4,..., length 256, atoms of D2.. with 2 non-zeros, 1 non-zero per stripe of X_K");
   cmd->add_option("--noise", o->noise, "eps0 = ||E||^P_2,inf levels: first:last:count or a,b,c")->capture_default_str();
   cmd->add_option("--trials", o->trials, "Signals per min/max ratio")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--pursuits", o->pursuits, "Comma list of thresholding, layered-bp, layered-ista, ml-ista, ml-fista")

@@ -227,7 +227,23 @@ SignalBatch sample_signals(const MlcscModel& model, const GeneratorOptions& o, i
   } else {
     throw std::invalid_argument("sample_signals needs a model of dense or convolutional dictionaries");
   }
-  return SignalBatch{model.synthesize(deepest.to(model.tensor_options()))};
+  // Top-down, X_{i−1} = D_i X_i, with the entries that cancel to rounding (two atoms of D_i adding
+  // opposite values at one position: |x| ≤ 1e-12·max|X_{i−1}|) set to exact zeros before the next
+  // layer, so the true supports are the exact ones the theorems speak of and the chain stays exact.
+  const auto depth = static_cast<size_t>(model.depth());
+  std::vector<torch::Tensor> codes(depth + 1);
+  codes[depth] = deepest.to(model.tensor_options());
+  for (size_t i = depth; i-- > 0;) {
+    auto x = model.layer(static_cast<int64_t>(i)).apply(codes[i + 1]);
+    if (i > 0) {
+      std::vector<int64_t> per_sample(static_cast<size_t>(x.dim()), 1);
+      per_sample[0] = x.size(0);
+      const auto scale = x.abs().flatten(1).amax(1).view(per_sample);
+      x = x.masked_fill(x.abs() <= 1e-12 * scale, 0);
+    }
+    codes[i] = x;
+  }
+  return SignalBatch{std::move(codes)};
 }
 
 torch::Tensor noise_with_patch_norm(const MlcscModel& model, const torch::Tensor& clean, double eps0, uint64_t seed) {

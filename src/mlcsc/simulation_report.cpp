@@ -173,14 +173,14 @@ GeneratorOptions simulation_preset(int64_t layers, bool convolutional) {
   }
   const auto k = static_cast<size_t>(layers);
   std::vector<int64_t> atoms;
-  for (size_t i = 1; i < k; ++i) atoms.push_back(i == 1 ? (convolutional ? 3 : 4) : 2);
-  auto o = GeneratorOptions().atom_nonzeros(atoms).deepest_nonzeros(layers == 1 && !convolutional ? 4 : 2);
+  for (size_t i = 1; i < k; ++i) atoms.push_back(i == 1 && !convolutional ? 4 : 2);
+  auto o = GeneratorOptions().atom_nonzeros(atoms).deepest_nonzeros(layers == 1 && !convolutional ? 4 : convolutional ? 1 : 2);
   if (convolutional) {
-    const std::vector<int64_t> channels{1, 4, 8, 8, 8, 8}, kernels{8, 4, 4, 4, 4};
+    const std::vector<int64_t> channels{1, 2, 4, 4, 4, 4}, kernels{16, 4, 4, 4, 4};
     return o.convolutional(true)
         .channels({channels.begin(), channels.begin() + static_cast<long>(k) + 1})
         .kernel_sizes({kernels.begin(), kernels.begin() + static_cast<long>(k)})
-        .signal_length(128);
+        .signal_length(256);
   }
   const std::vector<int64_t> dims{256, 512, 256, 128, 64, 32};
   return o.dims({dims.begin(), dims.begin() + static_cast<long>(k) + 1}).first_layer(FirstLayer::IdentityHadamard);

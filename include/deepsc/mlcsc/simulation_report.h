@@ -33,9 +33,9 @@ namespace deepsc::mlcsc {
 ///   dense: dims {256, 512, 256, 128, 64, 32} cut to layers + 1 entries, D₁ = [I, H/16]
 ///     (IdentityHadamard, μ₁ = 1/16, ½(1 + 1/μ₁) = 8.5), atoms of D₂ with 4 non-zeros and of every
 ///     deeper layer with 2, deepest_nonzeros 2 (4 for a single layer, to load the one dictionary);
-///   convolutional: 1-D, channels {1, 4, 8, 8, 8, 8} and kernel sizes {8, 4, 4, 4, 4} cut to the
-///     layers, signal_length 128, atoms of D₂ with 3 non-zeros and deeper ones with 2,
-///     deepest_nonzeros 2.
+///   convolutional: 1-D, channels {1, 2, 4, 4, 4, 4} and kernel sizes {16, 4, 4, 4, 4} cut to the
+///     layers, signal_length 256, atoms of every deeper layer with 2 non-zeros, deepest_nonzeros 1
+///     (denser settings leave more non-zeros in X₁ than Y has samples to determine them).
 /// Every X_i = D_{i+1}X_{i+1} multiplies the non-zeros by up to s_{i+1}, so deep presets leave the
 /// theorems' sparsity conditions on the shallow layers: that is what the study shows.
 /// Seed, dtype (float64), device and min/max ratio are left at GeneratorOptions' defaults.
