@@ -33,6 +33,13 @@ void check_solver_options(const LayeredBasisPursuitOptions& o) {
   if (!(o.tol() >= 0)) throw std::invalid_argument("tol must be >= 0, got " + std::to_string(o.tol()));
 }
 
+void check_warm_start(const LayeredBasisPursuitOptions& o, int64_t depth) {
+  if (!o.warm_start().empty() && static_cast<int64_t>(o.warm_start().size()) != depth) {
+    throw std::invalid_argument("warm_start has " + std::to_string(o.warm_start().size()) + " codes but the model has " +
+                                std::to_string(depth) + " layers");
+  }
+}
+
 sparse::ProximalGradientOptions lasso_options(double lambda, const LayeredBasisPursuitOptions& o) {
   // The duality gap costs an apply and an adjoint: checked every 10 iterations, as the solver
   // registry does.
@@ -134,11 +141,13 @@ LayeredCodes layered_basis_pursuit(const MlcscModel& model, const torch::Tensor&
                                    const std::vector<double>& lambdas, const LayeredBasisPursuitOptions& options) {
   check_layer_values(lambdas, model.depth(), "lambda");
   layered_detail::check_solver_options(options);
+  layered_detail::check_warm_start(options, model.depth());
   layered_detail::check_model_signals(model, signals);
   return layered_detail::layer_by_layer(model, signals, [&](int64_t i, const torch::Tensor& x) {
     const double lambda = lambdas[static_cast<size_t>(i)];
     if (lambda == 0) return layered_detail::basis_pursuit_layer(model.layer(i), x, BasisPursuitContinuation().solver(options));
-    auto r = sparse::fista(model.layer(i), x, layered_detail::lasso_options(lambda, options));
+    const auto start = options.warm_start().empty() ? torch::Tensor() : options.warm_start()[static_cast<size_t>(i)];
+    auto r = sparse::fista(model.layer(i), x, layered_detail::lasso_options(lambda, options).warm_start(start));
     return layered_detail::LayerSolve{r.codes, r.iterations, r.converged};
   });
 }

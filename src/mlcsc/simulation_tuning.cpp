@@ -1,7 +1,6 @@
 #include "deepsc/mlcsc/simulation_tuning.h"
 
 #include "deepsc/mlcsc/pursuits.h"
-#include "deepsc/sparse/proximal_gradient.h"
 
 #include <cmath>
 #include <functional>
@@ -106,17 +105,14 @@ TunedParameters tune_layered_basis_pursuit(const TuningProblem& p) {
   // the lassos of noisy signals only add atoms, and the smallest λ are the slowest to solve (with
   // noise they run to max_iter) — the speed of the default study depends on it.
   const auto grid = [&](double scale) { return lambda_grid(scale, p.grid_points); };
-  return tune(p, grid, [&](const MlcscModel& layer, const torch::Tensor& input, double lambda, const torch::Tensor& previous) {
-    return sparse::fista(layer.layer(0), input,
-                         sparse::ProximalGradientOptions(lambda)
-                             .max_iter(p.max_iter)
-                             .tol(p.tol)
-                             .stop_rule(sparse::StopRule::DualityGap)
-                             .check_every(10)
-                             .nonneg(p.shrinkage == sparse::Shrinkage::NonNegSoft)
-                             .warm_start(previous))
-        .codes;
-  }, kLambdaPatience);
+  const auto options = LayeredBasisPursuitOptions().max_iter(p.max_iter).tol(p.tol).nonneg(
+      p.shrinkage == sparse::Shrinkage::NonNegSoft);
+  return tune(
+      p, grid,
+      [&](const MlcscModel& layer, const torch::Tensor& input, double lambda, const torch::Tensor& previous) {
+        return layered_basis_pursuit(layer, input, {lambda}, LayeredBasisPursuitOptions(options).warm_start({previous})).codes[0];
+      },
+      kLambdaPatience);
 }
 
 TunedParameters tune_unrolled_layered_pursuit(const TuningProblem& p, int64_t iterations, sparse::UnrolledSolver solver) {

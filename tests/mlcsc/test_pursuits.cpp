@@ -197,6 +197,23 @@ TEST(LayeredBasisPursuit, EveryLayerMeetsTheLassoOptimalityConditions) {
   }
 }
 
+TEST(LayeredBasisPursuit, AWarmStartAtTheSolutionStopsAtOnceWithTheSameCodes) {
+  const std::vector<double> lambdas{0.2, 0.1};
+  const auto options = LayeredBasisPursuitOptions().tol(1e-10).max_iter(100000);
+  for (const auto& net : nets()) {
+    const auto cold = layered_basis_pursuit(net.model, net.signals, lambdas, options);
+    const auto warm = layered_basis_pursuit(net.model, net.signals, lambdas, LayeredBasisPursuitOptions(options).warm_start(cold.codes));
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_LE(warm.iterations[i], 10) << net.name << " layer " << i + 1;  // the first duality-gap check
+      EXPECT_LT((warm.codes[i] - cold.codes[i]).abs().max().item<double>(), 1e-8) << net.name;
+    }
+    EXPECT_NE(message_of([&] {
+                layered_basis_pursuit(net.model, net.signals, lambdas, LayeredBasisPursuitOptions(options).warm_start({cold.codes[0]}));
+              }).find("warm_start has 1 codes but the model has 2 layers"),
+              std::string::npos);
+  }
+}
+
 TEST(LayeredBasisPursuit, TheUnrolledPathAgreesWithTheFistaPath) {
   torch::NoGradGuard no_grad;
   const std::vector<double> lambdas{0.2, 0.1};

@@ -61,6 +61,9 @@ struct LayeredBasisPursuitOptions {
   /// Duality-gap tolerance (relative) of each layer's lasso.
   TORCH_ARG(double, tol) = 1e-8;
   TORCH_ARG(bool, nonneg) = false;
+  /// Codes each layer's lasso (λ_i > 0) starts from: empty (zeros), or one per layer, each
+  /// undefined (zeros) or of that layer's code shape — a λ path warm-started from its last solution.
+  TORCH_ARG(std::vector<torch::Tensor>, warm_start) = {};
 };
 
 /// Layered lasso to convergence with λ (one per layer): sparse::fista on each layer in turn with
