@@ -1,10 +1,9 @@
 #include "deepsc/mlcsc/levels.h"
 
 #include "deepsc/data/message_text.h"
+#include "deepsc/data/number_text.h"
 
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -28,25 +27,15 @@ std::vector<std::string> split(const std::string& text, char separator) {
 }
 
 double parse_number(const std::string& token, const std::string& option) {
-  const char* begin = token.c_str();
-  char* end = nullptr;
-  errno = 0;
-  const double value = std::strtod(begin, &end);
-  if (token.empty() || end == begin || *end != '\0' || errno == ERANGE || !std::isfinite(value)) {
-    fail(option, "'" + data::one_line(token) + "' is not a finite number");
-  }
-  return value;
+  const auto value = data::parse_double(token);
+  if (!value || !std::isfinite(*value)) fail(option, "'" + data::one_line(token) + "' is not a finite number");
+  return *value;
 }
 
 int64_t parse_integer(const std::string& token, const std::string& option) {
-  const char* begin = token.c_str();
-  char* end = nullptr;
-  errno = 0;
-  const long long value = std::strtoll(begin, &end, 10);
-  if (token.empty() || end == begin || *end != '\0' || errno == ERANGE) {
-    fail(option, "'" + data::one_line(token) + "' is not an integer");
-  }
-  return value;
+  const auto value = data::parse_int64(token);
+  if (!value) fail(option, "'" + data::one_line(token) + "' is not an integer");
+  return *value;
 }
 
 std::vector<double> parse_list(const std::string& text, const std::string& option) {

@@ -1,7 +1,8 @@
 #include "deepsc/robust/attack.h"
 
+#include "deepsc/data/number_text.h"
+
 #include <cmath>
-#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -21,10 +22,9 @@ namespace {
 
 /// Reads the whole of `text` as a number (no blanks, nothing after it); false if it is not one.
 bool parse_number(const std::string& text, double& value) {
-  if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return false;
-  char* end = nullptr;
-  value = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size();
+  const auto parsed = data::parse_double(text);
+  if (parsed) value = *parsed;
+  return parsed.has_value();
 }
 
 /// Per-sample ℓ2 norms of x [N, ...] as [N, 1, ..., 1] (broadcasts against x).

@@ -1,9 +1,10 @@
 #include "deepsc/robust/lambda_grid.h"
 
+#include "deepsc/data/number_text.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -12,11 +13,10 @@ namespace deepsc::robust {
 namespace {
 
 double lambda_value(const std::string& item) {
-  char* end = nullptr;
-  const double v = std::strtod(item.c_str(), &end);
-  if (item.empty() || end != item.c_str() + item.size() || !std::isfinite(v) || v < 0)
+  const auto v = data::parse_double(item);
+  if (!v || !std::isfinite(*v) || *v < 0)
     throw std::invalid_argument("--lambda-grid: '" + item + "' is not a lambda >= 0 (use a:b:step or a,b,c)");
-  return v;
+  return *v;
 }
 
 }  // namespace
