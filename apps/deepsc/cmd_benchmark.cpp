@@ -18,6 +18,9 @@ struct BenchmarkOptions {
   std::string model = "sdnet18", input = "3x32x32", stem = "cifar";
   int64_t batch = 64, steps = 20, warmup = 3, classes = 10;
   double width = 1.0;
+  /// model.<key>=<value> overrides of the model section (as `deepsc train --set`), e.g.
+  /// model.unfoldings=3 for an unrolled network.
+  std::vector<std::string> sets;
   bool json = false;
 };
 
@@ -58,11 +61,14 @@ double peak_resident_mib() {
 void run_benchmark(const BenchmarkOptions& o, Context& ctx) {
   const auto dims = parse_input(o.input);
   const auto device = parse_device(ctx.runtime.device);
-  auto model = nn::make_model(o.model, nn::ModelOptions()
-                                           .num_classes(o.classes)
-                                           .in_channels(dims[0])
-                                           .stem(nn::parse_stem(o.stem))
-                                           .width(o.width));
+  std::vector<std::string> overrides{"model.name=" + o.model, "model.stem=" + o.stem,
+                                     "model.width=" + std::to_string(o.width)};
+  for (const auto& set : o.sets) {
+    if (set.rfind("model.", 0) != 0) throw std::invalid_argument("--set " + set + ": only model.<key>=<value> applies here");
+    overrides.push_back(set);
+  }
+  const auto config = train::parse_config("", overrides, "benchmark");
+  auto model = train::build_model(config.model, dims[0], o.classes);
   model->to(device);
   model->train();
   torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9).weight_decay(5e-4));
@@ -86,7 +92,7 @@ void run_benchmark(const BenchmarkOptions& o, Context& ctx) {
   for (const auto& p : model->parameters()) parameters += p.numel();
   if (o.json) {
     ctx.out << nlohmann::json{{"model", o.model},          {"input", dims},      {"batch", o.batch},
-                              {"steps", o.steps},          {"width", o.width},   {"parameters", parameters},
+                              {"steps", o.steps},          {"width", o.width},   {"parameters", parameters}, {"sets", o.sets},
                               {"seconds", seconds},        {"images_per_second", rate},
                               {"threads", at::get_num_threads()},
                               {"peak_resident_mib", peak_resident_mib()}, {"device", device.str()}}
@@ -116,6 +122,7 @@ Action add_benchmark_command(CLI::App& app) {
   train->add_option("--classes", o->classes, "Number of classes")->check(CLI::PositiveNumber)->capture_default_str();
   train->add_option("--width", o->width, "Width multiplier")->check(CLI::PositiveNumber)->capture_default_str();
   train->add_option("--stem", o->stem, "cifar | imagenet")->capture_default_str();
+  train->add_option("--set", o->sets, "Model option as in a preset's model section, e.g. model.unfoldings=3 (repeatable)");
   train->add_flag("--json", o->json, "Print a JSON line");
   return [o](Context& ctx) { run_benchmark(*o, ctx); };
 }

@@ -1,7 +1,11 @@
 #include "deepsc/nn/registry.h"
 
+#include "deepsc/nn/ml_csc_nets.h"
+#include "deepsc/nn/msd_nets.h"
+#include "deepsc/nn/res_csc.h"
 #include "deepsc/nn/resnet.h"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <stdexcept>
@@ -22,6 +26,21 @@ void check_model_options(const ModelOptions& o) {
   if (o.in_channels() < 1) throw std::invalid_argument("in_channels must be >= 1, got " + std::to_string(o.in_channels()));
   if (!(o.width() > 0) || !std::isfinite(o.width()))
     throw std::invalid_argument("width must be > 0, got " + std::to_string(o.width()));
+  if (o.unfoldings() < -1) throw std::invalid_argument("unfoldings must be >= 0, got " + std::to_string(o.unfoldings()));
+  const auto require_nonneg = [](int64_t value, const char* name, int64_t minimum) {
+    if (value < minimum) {
+      throw std::invalid_argument(std::string(name) + " must be >= " + std::to_string(minimum) + ", got " +
+                                  std::to_string(value));
+    }
+  };
+  require_nonneg(o.depth(), "depth", 0);
+  require_nonneg(o.blocks(), "blocks", 0);
+  require_nonneg(o.growth(), "growth", 0);
+  require_nonneg(o.max_dilation(), "max_dilation", 0);
+  for (auto v : o.channels()) require_nonneg(v, "channels", 1);
+  for (auto v : o.kernel_sizes()) require_nonneg(v, "kernel_sizes", 1);
+  for (auto v : o.strides()) require_nonneg(v, "strides", 1);
+  for (auto v : o.paddings()) require_nonneg(v, "paddings", 0);
   // The template's sizes are the architecture's to set; everything else must already be valid.
   auto csc = o.csc();
   csc.in_channels(1).atoms(1).kernel_size(1).stride(1).padding(0).dilation(1);
@@ -29,6 +48,25 @@ void check_model_options(const ModelOptions& o) {
     check_csc_layer_options(csc);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("csc_") + e.what());
+  }
+}
+
+void check_used_options(const ModelOptions& o, const std::string& model, const std::vector<std::string>& used) {
+  const std::vector<std::pair<std::string, bool>> set = {
+      {"unfoldings", o.unfoldings() != -1}, {"depth", o.depth() != 0},
+      {"channels", !o.channels().empty()},  {"kernel_sizes", !o.kernel_sizes().empty()},
+      {"strides", !o.strides().empty()},    {"paddings", !o.paddings().empty()},
+      {"layout", !o.layout().empty()},      {"blocks", o.blocks() != 0},
+      {"growth", o.growth() != 0},          {"max_dilation", o.max_dilation() != 0},
+  };
+  for (const auto& [name, is_set] : set) {
+    if (is_set && std::find(used.begin(), used.end(), name) == used.end()) {
+      std::string list;
+      for (const auto& u : used) list += (list.empty() ? "" : ", ") + u;
+      throw std::invalid_argument(model + " does not use the option " + name +
+                                  (list.empty() ? std::string(" (it takes none of the architecture options)")
+                                                : " (it uses: " + list + ")"));
+    }
   }
 }
 
@@ -54,10 +92,26 @@ Registry& registry() {
         {"sdnet34-all-noshortcut", {{3, 4, 6, 3}, true, true, false}},
     };
     for (const auto& [name, spec] : family) {
-      made->builders.emplace_back(name, [spec = spec](const ModelOptions& options) -> std::shared_ptr<Classifier> {
+      made->builders.emplace_back(name, [spec = spec, name = name](const ModelOptions& options) -> std::shared_ptr<Classifier> {
+        check_used_options(options, name, {});
         return std::make_shared<ResNetImpl>(spec, options);
       });
     }
+    // Networks read as multi-layer CSC solvers (Sulam et al. 2020; Zhang & Zhang 2021; Pelt &
+    // Sethian 2018).
+    const std::vector<std::pair<std::string, MlCscVariant>> ml = {
+        {"mlcsc-cnn", MlCscVariant::Cnn}, {"ml-ista", MlCscVariant::Ista}, {"ml-fista", MlCscVariant::Fista},
+        {"lbp", MlCscVariant::Lbp},       {"ml-lista", MlCscVariant::Lista},
+    };
+    for (const auto& [name, variant] : ml) {
+      made->builders.emplace_back(name, [variant = variant](const ModelOptions& options) {
+        return make_ml_csc_net(variant, options);
+      });
+    }
+    made->builders.emplace_back("res-csc", [](const ModelOptions& options) { return make_res_csc_net(true, options); });
+    made->builders.emplace_back("plain-csc", [](const ModelOptions& options) { return make_res_csc_net(false, options); });
+    made->builders.emplace_back("msdnet", [](const ModelOptions& options) { return make_msd_net(options); });
+    made->builders.emplace_back("msd-csc", [](const ModelOptions& options) { return make_msd_csc_net(options); });
     return made;
   }();
   return *r;

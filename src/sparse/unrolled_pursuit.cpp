@@ -69,6 +69,13 @@ torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& x,
     throw std::invalid_argument(msg.str());
   }
 
+  const auto& factor = o.step_factor();
+  if (factor.defined() && factor.numel() != 1) {
+    throw std::invalid_argument("step factor must have one element, got " + std::to_string(factor.numel()));
+  }
+  // c·r for the gradient part (a signal- or code-sized multiply: Dᵀ is linear, so c·Dᵀr = Dᵀ(c·r)).
+  const auto factored = [&](const torch::Tensor& t) { return factor.defined() ? t * factor.reshape({}) : t; };
+
   // Threshold λη. Non-negative codes with a scalar or per-atom λ fold −λη into the bias of the
   // scaled adjoint (the fused step); otherwise the general shrinkage takes β = λη.
   torch::Tensor bias;  // [M] = −λη
@@ -111,11 +118,11 @@ torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& x,
   auto step = [&](const torch::Tensor& base, const torch::Tensor& at) {
     torch::Tensor z;
     if (!analysis.defined()) {
-      z = op.scaled_adjoint(at.defined() ? x - op.apply(at) : x, eta, bias);
+      z = op.scaled_adjoint(factored(at.defined() ? x - op.apply(at) : x), eta, bias);
     } else if (at.defined()) {
-      z = op.scaled_adjoint(op.apply(at), -eta, bias).add_(analysis, eta);
+      z = op.scaled_adjoint(factored(op.apply(at)), -eta, bias).add_(factored(analysis), eta);
     } else {
-      z = bias.defined() ? torch::add(bias.view(bias_shape), analysis, eta) : analysis * eta;
+      z = bias.defined() ? torch::add(bias.view(bias_shape), factored(analysis), eta) : factored(analysis) * eta;
     }
     if (base.defined()) z = base + z;
     if (bias.defined()) return torch::relu_(z);

@@ -139,6 +139,16 @@ TrainConfig parse_config(const std::string& yaml, const std::vector<std::string>
   model.read("stem", c.model.stem);
   model.read("width", c.model.width);
   read_csc(model, c.model.csc);
+  model.read("unfoldings", c.model.unfoldings);
+  model.read("depth", c.model.depth);
+  model.read("channels", c.model.channels);
+  model.read("kernel_sizes", c.model.kernel_sizes);
+  model.read("strides", c.model.strides);
+  model.read("paddings", c.model.paddings);
+  model.read("layout", c.model.layout);
+  model.read("blocks", c.model.blocks);
+  model.read("growth", c.model.growth);
+  model.read("max_dilation", c.model.max_dilation);
   model.reject_unknown();
 
   Section data(root, "data", origin);
@@ -230,6 +240,14 @@ std::string to_yaml(const TrainConfig& c) {
   e << YAML::Key << "csc_normalize_atoms" << YAML::Value << csc.normalize_atoms();
   e << YAML::Key << "csc_power_iterations" << YAML::Value << csc.power_iterations() << YAML::Key << "csc_power_tol"
     << YAML::Value << csc.power_tol();
+  const auto& m = c.model;
+  e << YAML::Key << "unfoldings" << YAML::Value << m.unfoldings << YAML::Key << "depth" << YAML::Value << m.depth;
+  e << YAML::Key << "channels" << YAML::Value << YAML::Flow << m.channels << YAML::Key << "kernel_sizes" << YAML::Value
+    << YAML::Flow << m.kernel_sizes;
+  e << YAML::Key << "strides" << YAML::Value << YAML::Flow << m.strides << YAML::Key << "paddings" << YAML::Value
+    << YAML::Flow << m.paddings;
+  e << YAML::Key << "layout" << YAML::Value << m.layout << YAML::Key << "blocks" << YAML::Value << m.blocks;
+  e << YAML::Key << "growth" << YAML::Value << m.growth << YAML::Key << "max_dilation" << YAML::Value << m.max_dilation;
   e << YAML::EndMap;
   e << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "kind" << YAML::Value << c.data.kind << YAML::Key << "root" << YAML::Value << c.data.root;

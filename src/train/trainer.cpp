@@ -124,7 +124,17 @@ std::shared_ptr<nn::Classifier> build_model(const ModelConfig& c, int64_t channe
                      .in_channels(channels)
                      .stem(nn::parse_stem(c.stem))
                      .width(c.width)
-                     .csc(c.csc);
+                     .csc(c.csc)
+                     .unfoldings(c.unfoldings)
+                     .depth(c.depth)
+                     .channels(c.channels)
+                     .kernel_sizes(c.kernel_sizes)
+                     .strides(c.strides)
+                     .paddings(c.paddings)
+                     .layout(c.layout)
+                     .blocks(c.blocks)
+                     .growth(c.growth)
+                     .max_dilation(c.max_dilation);
   return nn::make_model(c.name, options);
 }
 

@@ -231,3 +231,58 @@ TEST(UnrolledPursuit, RefusesInitialCodesOfTheWrongShape) {
         << e.what();
   }
 }
+
+TEST(UnrolledPursuit, AStepFactorScalesTheGradientStepAndLeavesTheThreshold) {
+  // S(c^l + c·η Dᵀ(x − D c^l), λη) is the pursuit with step cη and λ/c: the factor multiplies the
+  // gradient part only, in every form (scalar or per-atom λ, signed or not, a given analysis, FISTA,
+  // a warm start), and its gradient is the finite difference.
+  for (const auto& p : pursuit_problems()) {
+    const double eta = 0.5 / p.op->lipschitz(p.signals.sizes()), c = 1.7, lambda = 0.05;
+    const auto shape = p.op->code_shape(p.signals.sizes());
+    const auto per_atom = torch::rand({shape[1]}, kDouble64) * 0.1;
+    const auto start = torch::rand(shape, kDouble64);
+    const auto analysis = p.op->adjoint(p.signals);
+    for (bool nonneg : {true, false}) {
+      for (auto solver : {UnrolledSolver::Ista, UnrolledSolver::Fista}) {
+        const auto base = UnrolledPursuitOptions(eta).iterations(3).solver(solver).nonneg(nonneg);
+        const auto factor = torch::full({}, c, kDouble64);
+        const auto scaled = UnrolledPursuitOptions(base).step(c * eta);
+        auto with = [&](UnrolledPursuitOptions o, const PursuitLambda& l) {
+          return sparse::unrolled_pursuit(*p.op, p.signals, l, o.step_factor(factor));
+        };
+        EXPECT_LT(largest_abs(with(base, lambda) - sparse::unrolled_pursuit(*p.op, p.signals, lambda / c, scaled)), 1e-12)
+            << p.name;
+        EXPECT_LT(largest_abs(with(base, PursuitLambda::per_atom(per_atom)) -
+                              sparse::unrolled_pursuit(*p.op, p.signals, PursuitLambda::per_atom(per_atom / c), scaled)),
+                  1e-12)
+            << p.name;
+        EXPECT_LT(largest_abs(with(UnrolledPursuitOptions(base).analysis(analysis), lambda) -
+                              sparse::unrolled_pursuit(*p.op, p.signals, lambda / c, scaled)),
+                  1e-12)
+            << p.name;
+        EXPECT_LT(largest_abs(with(UnrolledPursuitOptions(base).initial(start), lambda) -
+                              sparse::unrolled_pursuit(*p.op, p.signals, lambda / c,
+                                                       UnrolledPursuitOptions(scaled).initial(start))),
+                  1e-12)
+            << p.name;
+      }
+    }
+    // d/dc of a smooth function of the codes, by central differences.
+    auto loss = [&](double value, bool grad) {
+      auto factor = torch::full({}, value, kDouble64).requires_grad_(grad);
+      auto codes = sparse::unrolled_pursuit(*p.op, p.signals, lambda,
+                                            UnrolledPursuitOptions(eta).iterations(3).nonneg(false).step_factor(factor));
+      auto value_out = (codes * codes).sum();
+      if (grad) value_out.backward();
+      return std::make_pair(value_out.item<double>(), grad ? factor.grad().item<double>() : 0.0);
+    };
+    const double h = 1e-6;
+    const double numeric = (loss(c + h, false).first - loss(c - h, false).first) / (2 * h);
+    const double analytic = loss(c, true).second;
+    EXPECT_NEAR(analytic, numeric, 1e-6 * std::max(1.0, std::abs(numeric))) << p.name;
+  }
+  const auto p = pursuit_problems()[0];
+  EXPECT_THROW(sparse::unrolled_pursuit(*p.op, p.signals, 0.1,
+                                        UnrolledPursuitOptions(0.1).step_factor(torch::ones({2}, kDouble64))),
+               std::invalid_argument);
+}

@@ -96,3 +96,47 @@ TEST(ModelConfig, TheShippedPresetsStillParse) {
     EXPECT_EQ(c.model.csc.solver(), CscSolver::Published) << preset;
   }
 }
+
+TEST(ModelConfig, ArchitectureKeysParseRoundTripAndReachTheModelOptions) {
+  const auto c = train::parse_config(
+      "model: {name: ml-ista, unfoldings: 3, depth: 14, channels: [8, 16], kernel_sizes: [5, 3], strides: [2, 1],\n"
+      "        paddings: [0, 1], layout: cifar, blocks: 2, growth: 4, max_dilation: 6}\n");
+  EXPECT_EQ(c.model.unfoldings, 3);
+  EXPECT_EQ(c.model.depth, 14);
+  EXPECT_EQ(c.model.channels, (std::vector<int64_t>{8, 16}));
+  EXPECT_EQ(c.model.kernel_sizes, (std::vector<int64_t>{5, 3}));
+  EXPECT_EQ(c.model.strides, (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(c.model.paddings, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(c.model.layout, "cifar");
+  EXPECT_EQ(c.model.blocks, 2);
+  EXPECT_EQ(c.model.growth, 4);
+  EXPECT_EQ(c.model.max_dilation, 6);
+  const auto text = train::to_yaml(c);
+  EXPECT_EQ(train::to_yaml(train::parse_config(text)), text);
+  // Defaults mean "the architecture's own"; a network refuses an option it does not use.
+  const auto plain = train::parse_config("");
+  EXPECT_EQ(plain.model.unfoldings, -1);
+  EXPECT_TRUE(plain.model.channels.empty());
+  auto resnet = train::parse_config("model: {name: resnet18, width: 0.0625, unfoldings: 2}");
+  try {
+    train::build_model(resnet.model, 1, 10);
+    ADD_FAILURE() << "resnet18 accepted unfoldings";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("does not use the option unfoldings"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(error_of("model: {channels: 3}").find("model.channels"), std::string::npos);
+}
+
+TEST(ModelConfig, EveryShippedPresetParsesAndBuildsItsModel) {
+  const auto configs = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "configs";
+  int presets = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(configs)) {
+    if (entry.path().extension() != ".yaml") continue;
+    const auto c = train::load_config(entry.path().string());
+    const int64_t channels = static_cast<int64_t>(c.data.mean.size());
+    const int64_t classes = c.data.kind == "cifar100" ? 100 : c.data.kind == "folder" ? 1000 : 10;
+    EXPECT_NO_THROW(train::build_model(c.model, channels, classes)) << entry.path();
+    ++presets;
+  }
+  EXPECT_GE(presets, 14);
+}

@@ -4,6 +4,7 @@
 
 #include "deepsc/nn/csc_layer.h"
 
+#include <string>
 #include <vector>
 
 namespace deepsc::nn {
@@ -28,7 +29,40 @@ struct ModelOptions {
   /// step scale, atom normalisation, power-iteration settings. The architecture sets each layer's
   /// in_channels, atoms, kernel_size, stride, padding and dilation.
   TORCH_ARG(CscLayerOptions, csc) = CscLayerOptions();
+
+  // The networks read as multi-layer CSC solvers (ml_csc_nets.h, res_csc.h, msd_nets.h) take their
+  // shape from the options below; a value left at its default means "the architecture's default",
+  // and a network refuses an option it does not use (check_used_options). The ResNet / SDNet
+  // family uses none of them.
+
+  /// T ≥ 0, unfoldings of an unrolled solver (ISTA steps beyond the first, thresholding, pass);
+  /// −1: the architecture's default.
+  TORCH_ARG(int64_t, unfoldings) = -1;
+  /// Layers of a depth-parameterised network (≥ 1); 0: the architecture's default.
+  TORCH_ARG(int64_t, depth) = 0;
+  /// Channels (atoms) of each dictionary layer or stage; empty: the architecture's default scaled
+  /// by `width`.
+  TORCH_ARG(std::vector<int64_t>, channels) = {};
+  /// Kernel size, stride and zero padding of each dictionary layer; empty: the default.
+  TORCH_ARG(std::vector<int64_t>, kernel_sizes) = {};
+  TORCH_ARG(std::vector<int64_t>, strides) = {};
+  TORCH_ARG(std::vector<int64_t>, paddings) = {};
+  /// A published layout by name (ML-CSC nets: "mnist" or "cifar", Sulam et al. 2020); empty: the
+  /// architecture's default.
+  TORCH_ARG(std::string, layout) = "";
+  /// Dense blocks of a mixed-scale dense network (≥ 1); 0: the default.
+  TORCH_ARG(int64_t, blocks) = 0;
+  /// Feature maps added by each mixed-scale dense layer (MSDNet's width, ≥ 1); 0: the default.
+  TORCH_ARG(int64_t, growth) = 0;
+  /// Dilations of mixed-scale dense layers cycle 1, 2, …, max_dilation (≥ 1); 0: the default.
+  TORCH_ARG(int64_t, max_dilation) = 0;
 };
+
+/// Throws std::invalid_argument naming the first architecture option (unfoldings, depth, channels,
+/// kernel_sizes, strides, paddings, layout, blocks, growth, max_dilation) that is set away from its
+/// default but not in `used`: a network given an option it ignores says so instead of training
+/// something else than asked.
+void check_used_options(const ModelOptions& options, const std::string& model, const std::vector<std::string>& used);
 
 /// Throws std::invalid_argument naming the first bad option; a bad CSC option is named with the
 /// prefix "csc_" (e.g. csc_lambda), as the YAML presets spell it.

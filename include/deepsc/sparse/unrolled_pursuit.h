@@ -67,6 +67,11 @@ struct UnrolledPursuitOptions {
   /// at the code two layers down); differentiable. Undefined: c⁰ = 0, whose first step is
   /// c¹ = S(ηDᵀx), one-step thresholding. FISTA's momentum starts afresh at c⁰ either way.
   TORCH_ARG(torch::Tensor, initial) = {};
+  /// c, a learnable factor on the gradient part of every step (a 0-dim or one-element tensor,
+  /// differentiable; Sulam et al. 2020's per-layer step c_i, initialised to 1): a step is
+  /// S(c^l + c·η Dᵀ(x − D c^l)) with the threshold λη unchanged, so with η = 1 and λ = −b one
+  /// step is ReLU(γ − c Dᵀ(Dγ − x) + b), the layer of their ML-ISTA networks. Undefined: c = 1.
+  TORCH_ARG(torch::Tensor, step_factor) = {};
   TORCH_ARG(UnrolledSolver, solver) = UnrolledSolver::Published;
   /// Codes c ≥ 0 (S⁺) or signed (soft shrinkage S).
   TORCH_ARG(bool, nonneg) = true;
@@ -81,8 +86,7 @@ struct UnrolledPursuitOptions {
 /// writes the code-sized tensor three times (adjoint, add, relu) instead of six; a per-sample λ or
 /// signed codes take the general shrinkage. Throws std::invalid_argument for η ≤ 0, iterations < 1,
 /// a negative scalar λ, a λ tensor of the wrong size, an analysis or initial codes of the wrong
-/// shape; the
-/// signals are checked by op.check_signals().
+/// shape, a step factor with more than one element; the signals are checked by op.check_signals().
 torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& signals, const PursuitLambda& lambda,
                                const UnrolledPursuitOptions& options);
 

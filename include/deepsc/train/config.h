@@ -7,7 +7,10 @@
 ///           keys csc_<option>: csc_lambda, csc_learnable_lambda (one λ per atom, learned),
 ///           csc_iterations, csc_solver (ista | fista | published), csc_nonneg, csc_step_scale,
 ///           csc_normalize_atoms, csc_power_iterations, csc_power_tol. The sizes (atoms, kernel,
-///           stride, padding) belong to the architecture and are not keys.
+///           stride, padding) belong to the architecture and are not keys. The networks read as
+///           ML-CSC solvers (ml-ista, res-csc, msd-csc, …) take unfoldings, depth, channels,
+///           kernel_sizes, strides, paddings, layout, blocks, growth, max_dilation
+///           (nn::ModelOptions; each network refuses those it does not use).
 ///   data:   kind (fashion-mnist | mnist | cifar10 | cifar100 | svhn | folder), root,
 ///           train_split, test_split, augment (none | crop-flip | resized-crop-flip),
 ///           image_size, crop_padding, test_resize (0: none), mean, std (one value per channel), workers
@@ -29,6 +32,15 @@ struct ModelConfig {
   double width = 1.0;
   /// Every CSC layer's options (the csc_* keys); build_model hands them to nn::ModelOptions::csc.
   nn::CscLayerOptions csc;
+  /// The architecture options of the networks read as multi-layer CSC solvers (nn::ModelOptions:
+  /// unfoldings −1 and the zero / empty values mean "the architecture's default").
+  int64_t unfoldings = -1;
+  int64_t depth = 0;
+  std::vector<int64_t> channels, kernel_sizes, strides, paddings;
+  std::string layout;
+  int64_t blocks = 0;
+  int64_t growth = 0;
+  int64_t max_dilation = 0;
 };
 
 struct DataConfig {
