@@ -1,5 +1,7 @@
 #include "deepsc/conv/conv_dictionary.h"
 
+#include "deepsc/conv/transposed_convolution.h"
+
 #include <sstream>
 #include <stdexcept>
 
@@ -103,8 +105,8 @@ int64_t ConvDictionary::output_padding_for(int64_t size, int64_t k, const ConvOp
 torch::Tensor ConvDictionary::apply(const torch::Tensor& codes) const {
   const auto& o = options_;
   if (spatial_dims() == 2) {
-    return torch::conv_transpose2d(codes, w_, {}, o.stride(), o.padding(),
-                                   {o.output_padding_of(0, 2), o.output_padding_of(1, 2)}, 1, o.dilation());
+    return transposed_conv2d(codes, w_, o.stride(), o.padding(), {o.output_padding_of(0, 2), o.output_padding_of(1, 2)},
+                             o.dilation());
   }
   return torch::conv_transpose1d(codes, w_, {}, o.stride(), o.padding(), o.output_padding(), 1, o.dilation());
 }
