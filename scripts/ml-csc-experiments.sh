@@ -44,11 +44,11 @@ case "$experiment" in
     done ;;
   msd-unfolding)
     config="${config:-configs/fashion-mnist-msd-csc-quick.yaml}"
-    rows+=("msdnet|msdnet|model.name=msdnet")
+    rows+=("msdnet|msdnet|model.name=msdnet model.unfoldings=-1")
     for t in $unfoldings; do rows+=("msd-csc-T$t|msd-csc-T0|model.name=msd-csc model.unfoldings=$t"); done ;;
   ml-unfolding)
     config="${config:-configs/fashion-mnist-ml-ista-quick.yaml}"
-    rows+=("mlcsc-cnn|mlcsc-cnn|model.name=mlcsc-cnn")
+    rows+=("mlcsc-cnn|mlcsc-cnn|model.name=mlcsc-cnn model.unfoldings=0")
     for net in ml-ista ml-fista lbp ml-lista; do rows+=("$net|mlcsc-cnn|model.name=$net"); done ;;
   *) echo "error: unknown experiment '$experiment' (degradation, msd-unfolding, ml-unfolding)" >&2; exit 2 ;;
 esac

@@ -82,11 +82,13 @@ class MlCscNet(nn.Module):
             return F.relu(self.analysis(x, self.B[i], i) + b)
         return F.relu(self.c[i] * self.analysis(x, self.W[i], i) + b)
 
-    def step(self, i, g, x):
+    def step(self, i, g, x, dg=None):
+        # dg: D_i g when already computed (ML-ISTA's projection one layer down), as deepsc reuses it
         b, w = self.b[i].view(1, -1, 1, 1), self.W[i]
         if self.lista:
             return F.relu(g - self.analysis(self.synthesis(g, w, i, x), w, i) + self.analysis(x, self.B[i], i) + b)
-        return F.relu(g - self.c[i] * self.analysis(self.synthesis(g, w, i, x) - x, w, i) + b)
+        dg = self.synthesis(g, w, i, x) if dg is None else dg
+        return F.relu(g - self.c[i] * self.analysis(dg - x, w, i) + b)
 
     def codes(self, x):
         K = len(self.W)
@@ -108,7 +110,7 @@ class MlCscNet(nn.Module):
                 for i in range(K - 1, 0, -1):
                     proj[i] = self.synthesis(proj[i + 1], (self.B if self.lista else self.W)[i], i, g[i])
                 for i in range(K):
-                    g[i + 1] = self.step(i, proj[i + 1], g[i])
+                    g[i + 1] = self.step(i, proj[i + 1], g[i], proj[i] if i >= 1 and not self.lista else None)
         return g[1:]
 
     def forward(self, x):

@@ -200,9 +200,12 @@ std::vector<torch::Tensor> MlCscNetImpl::codes(const torch::Tensor& images) {
   torch::Tensor analysis_of_images;  // B₁ᵀx (ML-LISTA)
   // One step S_i(initial, γ_{i−1}) = ReLU(initial − c_i D_iᵀ(D_i·initial − γ_{i−1}) + b_i), or
   // `iterations` ISTA steps from thresholding when `initial` is undefined.
-  const auto step = [&](size_t i, const torch::Tensor& initial, int64_t iterations) {
+  // `synthesis` is D_i·initial when the backward pass already computed it (the projection one layer
+  // down), saving that transposed convolution.
+  const auto step = [&](size_t i, const torch::Tensor& initial, int64_t iterations,
+                        const torch::Tensor& synthesis = {}) {
     auto o = UnrolledPursuitOptions(1.0).iterations(iterations).solver(ista);
-    if (initial.defined()) o.initial(initial);
+    if (initial.defined()) o.initial(initial).initial_synthesis(synthesis);
     if (lista) {
       // ReLU(initial − W_iᵀW_i·initial + B_iᵀγ_{i−1} + b_i): Dᵀx of the step is B_iᵀγ_{i−1}
       // (B₁ᵀx once per forward).
@@ -241,8 +244,12 @@ std::vector<torch::Tensor> MlCscNetImpl::codes(const torch::Tensor& images) {
       }
       // Backward: γ_{i−1} = D_iγ_i (ML-LISTA: B_iγ_i) from the deepest code down.
       for (size_t i = K - 1; i >= 1; --i) projection[i] = (lista ? B[i] : D[i])->apply(projection[i + 1]);
-      // Forward: one step per layer from its projection, on the freshly updated layer below.
-      for (size_t i = 0; i < K; ++i) gamma[i + 1] = step(i, projection[i + 1], 1);
+      // Forward: one step per layer from its projection, on the freshly updated layer below. For
+      // i ≥ 1, D_i·projection_i is projection_{i−1}, computed just above (not for ML-LISTA, which
+      // projects with B_i but steps with W_i).
+      for (size_t i = 0; i < K; ++i) {
+        gamma[i + 1] = step(i, projection[i + 1], 1, !lista && i >= 1 ? projection[i] : torch::Tensor());
+      }
     }
   }
   return {gamma.begin() + 1, gamma.end()};

@@ -69,6 +69,13 @@ torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& x,
     throw std::invalid_argument(msg.str());
   }
 
+  const auto& initial_synthesis = o.initial_synthesis();
+  if (initial_synthesis.defined() && (!initial.defined() || initial_synthesis.sizes() != x.sizes())) {
+    std::ostringstream msg;
+    msg << "initial synthesis must be D·initial, of the signals' shape " << x.sizes() << ", given with initial codes; got "
+        << initial_synthesis.sizes() << (initial.defined() ? "" : " without initial codes");
+    throw std::invalid_argument(msg.str());
+  }
   const auto& factor = o.step_factor();
   if (factor.defined() && factor.numel() != 1) {
     throw std::invalid_argument("step factor must have one element, got " + std::to_string(factor.numel()));
@@ -115,12 +122,14 @@ torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& x,
   // shrink(base + ηDᵀ(x − D·at)); an undefined `base` or `at` stands for zero codes. With a given
   // Dᵀx the gradient step is η(Dᵀx − Dᵀ(D·at)). Every tensor written in place below is fresh and
   // not saved by autograd.
-  auto step = [&](const torch::Tensor& base, const torch::Tensor& at) {
+  // `synthesis` is D·at when the caller gave it (the first step from `initial`), else undefined.
+  auto step = [&](const torch::Tensor& base, const torch::Tensor& at, const torch::Tensor& synthesis = {}) {
+    const auto apply = [&] { return synthesis.defined() ? synthesis : op.apply(at); };
     torch::Tensor z;
     if (!analysis.defined()) {
-      z = op.scaled_adjoint(factored(at.defined() ? x - op.apply(at) : x), eta, bias);
+      z = op.scaled_adjoint(factored(at.defined() ? x - apply() : x), eta, bias);
     } else if (at.defined()) {
-      z = op.scaled_adjoint(factored(op.apply(at)), -eta, bias).add_(factored(analysis), eta);
+      z = op.scaled_adjoint(factored(apply()), -eta, bias).add_(factored(analysis), eta);
     } else {
       z = bias.defined() ? torch::add(bias.view(bias_shape), factored(analysis), eta) : factored(analysis) * eta;
     }
@@ -130,7 +139,7 @@ torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& x,
     return soft_threshold(z, beta_scalar);  // signed codes, scalar λ (non-negative ones took the bias)
   };
 
-  auto c = initial.defined() ? step(initial, initial) : step({}, {});  // the step from c⁰
+  auto c = initial.defined() ? step(initial, initial, initial_synthesis) : step({}, {});  // the step from c⁰
   torch::Tensor previous;
   double t = 1;
   for (int64_t l = 1; l < o.iterations(); ++l) {

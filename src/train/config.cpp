@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -177,6 +178,7 @@ TrainConfig parse_config(const std::string& yaml, const std::vector<std::string>
   optim.read("milestones", c.train.milestones);
   optim.read("gamma", c.train.gamma);
   optim.read("label_smoothing", c.train.label_smoothing);
+  optim.read("clip_grad_norm", c.train.clip_grad_norm);
   optim.read("eval_batch_size", c.train.eval_batch_size);
   optim.read("max_steps_per_epoch", c.train.max_steps_per_epoch);
   optim.reject_unknown();
@@ -207,6 +209,8 @@ TrainConfig parse_config(const std::string& yaml, const std::vector<std::string>
     require(c.train.milestones[i] >= 1 && (i == 0 || c.train.milestones[i] > c.train.milestones[i - 1]), origin,
             "train.milestones", "must be increasing epochs >= 1");
   }
+  require(c.train.clip_grad_norm >= 0 && std::isfinite(c.train.clip_grad_norm), origin, "train.clip_grad_norm",
+          "must be >= 0 (0: off)");
   require(c.train.label_smoothing >= 0 && c.train.label_smoothing < 1, origin, "train.label_smoothing",
           "must be in [0, 1)");
   require(c.train.max_steps_per_epoch >= 0, origin, "train.max_steps_per_epoch", "must be >= 0");
@@ -271,6 +275,7 @@ std::string to_yaml(const TrainConfig& c) {
     << c.train.min_lr;
   e << YAML::Key << "milestones" << YAML::Value << YAML::Flow << c.train.milestones << YAML::Key << "gamma"
     << YAML::Value << c.train.gamma;
+  e << YAML::Key << "clip_grad_norm" << YAML::Value << c.train.clip_grad_norm;
   e << YAML::Key << "label_smoothing" << YAML::Value << c.train.label_smoothing << YAML::Key << "eval_batch_size"
     << YAML::Value << c.train.eval_batch_size;
   e << YAML::Key << "max_steps_per_epoch" << YAML::Value << c.train.max_steps_per_epoch;

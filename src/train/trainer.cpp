@@ -240,6 +240,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       const auto loss = F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing));
       optimizer.zero_grad();
       loss.backward();
+      if (o.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), o.clip_grad_norm);
       optimizer.step();
       project_csc_atoms(*model);
       ++state.steps_done;

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "deepsc/data/npy_tensor.h"
+#include "deepsc/nn/registry.h"
 #include "deepsc/viz/image_grid.h"
 
 #include "support/random_problems.h"
@@ -309,4 +310,29 @@ TEST_F(Cli, ThreadsOptionIsApplied) {
   auto r = run({"encode", "--dict", path("D.npy"), "--signals", path("Y.npy"), "--out", path("X.npy"), "--threads", "1"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(torch::get_num_threads(), 1);
+}
+
+TEST_F(Cli, BenchmarkTrainRunsEveryRegisteredNetworkAndTakesModelOptions) {
+  for (const auto& name : deepsc::nn::model_names()) {
+    std::vector<std::string> args{"benchmark", "train", "--model", name, "--input", "1x28x28", "--batch", "2",
+                                  "--steps", "1", "--warmup", "0", "--width", "0.25", "--threads", "2", "--json"};
+    if (name == "ml-ista" || name == "msd-csc" || name == "res-csc") {
+      args.insert(args.end(), {"--set", "model.unfoldings=1"});
+    }
+    const auto r = run(args);
+    ASSERT_EQ(r.code, 0) << name << ": " << r.err;
+    const auto line = nlohmann::json::parse(r.out);
+    EXPECT_EQ(line["model"], name);
+    EXPECT_GT(line["images_per_second"].get<double>(), 0) << name;
+    EXPECT_GT(line["parameters"].get<int64_t>(), 0) << name;
+  }
+  // Model options reach the network; a network refuses one it does not use; only model keys apply.
+  const auto unused = run({"benchmark", "train", "--model", "resnet18", "--input", "1x28x28", "--batch", "2", "--steps",
+                           "1", "--set", "model.unfoldings=2"});
+  EXPECT_EQ(unused.code, 1);
+  EXPECT_TRUE(deepsc::testing::one_line(unused.err)) << unused.err;
+  EXPECT_NE(unused.err.find("does not use the option unfoldings"), std::string::npos) << unused.err;
+  const auto other = run({"benchmark", "train", "--model", "ml-ista", "--set", "train.lr=1"});
+  EXPECT_NE(other.code, 0);
+  EXPECT_NE(other.err.find("only model.<key>=<value>"), std::string::npos) << other.err;
 }

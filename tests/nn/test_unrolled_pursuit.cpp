@@ -286,3 +286,29 @@ TEST(UnrolledPursuit, AStepFactorScalesTheGradientStepAndLeavesTheThreshold) {
                                         UnrolledPursuitOptions(0.1).step_factor(torch::ones({2}, kDouble64))),
                std::invalid_argument);
 }
+
+TEST(UnrolledPursuit, AGivenInitialSynthesisIsUsedInsteadOfApplyingD) {
+  // D c⁰ handed in gives the same codes as D applied inside (with and without a given analysis),
+  // and a wrong one changes them: it is really used. Without initial codes or of the wrong shape it
+  // is refused.
+  for (const auto& p : pursuit_problems()) {
+    const double eta = 0.5 / p.op->lipschitz(p.signals.sizes());
+    const auto start = torch::rand(p.op->code_shape(p.signals.sizes()), kDouble64);
+    const auto synthesis = p.op->apply(start);
+    for (bool given_analysis : {false, true}) {
+      auto o = UnrolledPursuitOptions(eta).iterations(3).solver(UnrolledSolver::Ista).initial(start);
+      if (given_analysis) o.analysis(p.op->adjoint(p.signals));
+      const auto plain = sparse::unrolled_pursuit(*p.op, p.signals, 0.05, o);
+      const auto reused = sparse::unrolled_pursuit(*p.op, p.signals, 0.05, UnrolledPursuitOptions(o).initial_synthesis(synthesis));
+      EXPECT_LT(largest_abs(reused - plain), 1e-12) << p.name;
+      const auto wrong =
+          sparse::unrolled_pursuit(*p.op, p.signals, 0.05, UnrolledPursuitOptions(o).initial_synthesis(synthesis * 2));
+      EXPECT_GT(largest_abs(wrong - plain), 1e-6) << p.name;
+    }
+    EXPECT_THROW(sparse::unrolled_pursuit(*p.op, p.signals, 0.05, UnrolledPursuitOptions(eta).initial_synthesis(synthesis)),
+                 std::invalid_argument);
+    EXPECT_THROW(sparse::unrolled_pursuit(*p.op, p.signals, 0.05,
+                                          UnrolledPursuitOptions(eta).initial(start).initial_synthesis(synthesis.flatten())),
+                 std::invalid_argument);
+  }
+}

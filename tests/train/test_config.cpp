@@ -140,3 +140,11 @@ TEST(ModelConfig, EveryShippedPresetParsesAndBuildsItsModel) {
   }
   EXPECT_GE(presets, 14);
 }
+
+TEST(TrainConfig, ClipGradNormParsesChecksAndRoundTrips) {
+  const auto c = train::parse_config("train: {clip_grad_norm: 2.5}\n");
+  EXPECT_DOUBLE_EQ(c.train.clip_grad_norm, 2.5);
+  EXPECT_DOUBLE_EQ(train::parse_config(train::to_yaml(c)).train.clip_grad_norm, 2.5);
+  EXPECT_DOUBLE_EQ(train::parse_config("").train.clip_grad_norm, 0.0);  // off by default
+  EXPECT_NE(error_of("train: {clip_grad_norm: -1}").find("train.clip_grad_norm"), std::string::npos);
+}

@@ -67,6 +67,10 @@ struct UnrolledPursuitOptions {
   /// at the code two layers down); differentiable. Undefined: c⁰ = 0, whose first step is
   /// c¹ = S(ηDᵀx), one-step thresholding. FISTA's momentum starts afresh at c⁰ either way.
   TORCH_ARG(torch::Tensor, initial) = {};
+  /// D c⁰, when the caller already has it (ML-ISTA's backward pass computes the projection
+  /// D_iγ_i that is the synthesis of the next layer's warm start): the first step then takes its
+  /// residual x − D c⁰ from it instead of applying D. Only with `initial`; differentiable.
+  TORCH_ARG(torch::Tensor, initial_synthesis) = {};
   /// c, a learnable factor on the gradient part of every step (a 0-dim or one-element tensor,
   /// differentiable; Sulam et al. 2020's per-layer step c_i, initialised to 1): a step is
   /// S(c^l + c·η Dᵀ(x − D c^l)) with the threshold λη unchanged, so with η = 1 and λ = −b one
@@ -86,7 +90,8 @@ struct UnrolledPursuitOptions {
 /// writes the code-sized tensor three times (adjoint, add, relu) instead of six; a per-sample λ or
 /// signed codes take the general shrinkage. Throws std::invalid_argument for η ≤ 0, iterations < 1,
 /// a negative scalar λ, a λ tensor of the wrong size, an analysis or initial codes of the wrong
-/// shape, a step factor with more than one element; the signals are checked by op.check_signals().
+/// shape, an initial synthesis without initial codes or not of the signals' shape, a step factor
+/// with more than one element; the signals are checked by op.check_signals().
 torch::Tensor unrolled_pursuit(const LinearOperator& op, const torch::Tensor& signals, const PursuitLambda& lambda,
                                const UnrolledPursuitOptions& options);
 

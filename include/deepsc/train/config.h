@@ -16,6 +16,8 @@
 ///           image_size, crop_padding, test_resize (0: none), mean, std (one value per channel), workers
 ///   train:  epochs, batch_size, lr, momentum, nesterov, weight_decay, schedule (cosine | multistep),
 ///           min_lr (cosine), milestones + gamma (multistep, in epochs), label_smoothing,
+///           clip_grad_norm (0: off; else the gradients' global ℓ2 norm is clipped to it each step,
+///           for networks without batch norm such as the unrolled ML-CSC ones),
 ///           eval_batch_size, max_steps_per_epoch (0: all; for quick smoke runs)
 
 #include "deepsc/nn/csc_layer.h"
@@ -69,6 +71,7 @@ struct OptimConfig {
   std::vector<int64_t> milestones;
   double gamma = 0.1;
   double label_smoothing = 0.0;
+  double clip_grad_norm = 0.0;
   int64_t eval_batch_size = 256;
   int64_t max_steps_per_epoch = 0;
 };
