@@ -23,24 +23,28 @@ p.add_argument("--steps", type=int, default=10)
 p.add_argument("--batch", type=int, default=64)
 p.add_argument("--input", default="1x28x28")
 p.add_argument("--repeats", type=int, default=3)
+p.add_argument("--warmup", type=int, default=2)
 p.add_argument("--unfoldings", default="0,1,3,6", help="T values for the ML-ISTA family and MSD-CSC")
 p.add_argument("--json-out", default=None)
 a = p.parse_args()
 env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
 ts = [int(t) for t in a.unfoldings.split(",")]
 
-# (label, registry name, peer script, {option: value}) for every measured configuration.
-cases = []
-for net in ("ml-ista", "ml-fista", "lbp", "ml-lista"):
-    for t in ts:
-        cases.append((f"{net} T={t}", net, "torch_ml_csc_nets.py", {"unfoldings": t, "layout": "mnist"}))
-cases.append(("mlcsc-cnn", "mlcsc-cnn", "torch_ml_csc_nets.py", {"layout": "mnist"}))
+# (label, registry name, peer script, {option: value}) for every measured configuration: ML-ISTA at
+# every T of --unfoldings, the other ML-CSC nets at the largest; Res-CSC / plain at depth 20; MSDNet
+# and MSD-CSC on the skeleton of the quick preset (2 blocks of 6 layers) at the first three T.
+cases = [("mlcsc-cnn", "mlcsc-cnn", "torch_ml_csc_nets.py", {"layout": "mnist"})]
+for t in ts:
+    cases.append((f"ml-ista T={t}", "ml-ista", "torch_ml_csc_nets.py", {"unfoldings": t, "layout": "mnist"}))
+for net in ("ml-fista", "lbp", "ml-lista"):
+    cases.append((f"{net} T={ts[-1]}", net, "torch_ml_csc_nets.py", {"unfoldings": ts[-1], "layout": "mnist"}))
 for net in ("plain-csc", "res-csc"):
     cases.append((f"{net} depth 20", net, "torch_res_csc.py", {"depth": 20}))
 cases.append(("res-csc depth 20 T=1", "res-csc", "torch_res_csc.py", {"depth": 20, "unfoldings": 1}))
-cases.append(("msdnet", "msdnet", "torch_msd_nets.py", {}))
-for t in ts[:4]:
-    cases.append((f"msd-csc T={t}", "msd-csc", "torch_msd_nets.py", {"unfoldings": t}))
+msd = {"blocks": 2, "depth": 6}
+cases.append(("msdnet", "msdnet", "torch_msd_nets.py", dict(msd)))
+for t in ts[:3]:
+    cases.append((f"msd-csc T={t}", "msd-csc", "torch_msd_nets.py", dict(msd, unfoldings=t)))
 
 
 def run(cmd):
@@ -52,7 +56,8 @@ def best(cmd):
     return max((run(cmd) for _ in range(a.repeats)), key=lambda r: r["images_per_second"])
 
 
-common = ["--batch", str(a.batch), "--steps", str(a.steps), "--threads", str(a.threads), "--input", a.input]
+common = ["--batch", str(a.batch), "--steps", str(a.steps), "--warmup", str(a.warmup), "--threads", str(a.threads),
+          "--input", a.input]
 results = {"threads": a.threads, "batch": a.batch, "steps": a.steps, "input": a.input, "cases": []}
 for label, name, peer, opts in cases:
     sets = [x for k, v in opts.items() for x in ("--set", f"model.{k}={v}")]
@@ -67,7 +72,7 @@ by_label = {c["label"]: c for c in results["cases"]}
 
 def t0_label(c):
     if c["model"] in ("ml-ista", "ml-fista", "lbp", "ml-lista"):
-        return f"{c['model']} T=0"
+        return "ml-ista T=0"  # every T = 0 ML-CSC net is the same CNN
     if c["model"] == "msd-csc":
         return "msd-csc T=0"
     if c["label"] == "res-csc depth 20 T=1":

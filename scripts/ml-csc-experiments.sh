@@ -78,14 +78,16 @@ def runs(label):
 def mean_std(values):
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else float("nan"))
 seconds = {label: statistics.mean(r["seconds"] for r in runs(label)) for label, _, _ in rows}
-print(f"Preset {config}; seeds {', '.join(seeds)}; final-epoch test top-1 (mean ± sample std over seeds).\n")
+seed_list = ", ".join(seeds)
+print(f"Preset {config}; seeds {seed_list}; final-epoch test top-1 (mean ± sample std over seeds).\n")
 print("| network | settings | parameters | final top-1 % | best top-1 % | training s | time ratio |")
 print("|---|---|---|---|---|---|---|")
 for label, reference, sets in rows:
     r = runs(label)
     final, final_sd = mean_std([100 * x["last"]["top1"] for x in r])
     best, best_sd = mean_std([100 * x["best_top1"] for x in r])
-    print(f"| {label} | {sets} | {r[0][\"parameters\"]:,} | {final:.2f} ± {final_sd:.2f} | {best:.2f} ± {best_sd:.2f} | "
+    parameters = r[0]["parameters"]
+    print(f"| {label} | {sets} | {parameters:,} | {final:.2f} ± {final_sd:.2f} | {best:.2f} ± {best_sd:.2f} | "
           f"{seconds[label]:.0f} | {seconds[label] / seconds[reference]:.2f} (vs {reference}) |")
 ' "$out" "$seeds" "$config")"
 printf '%s\n' "$table" > "$out/results.md"

@@ -341,3 +341,29 @@ TEST(ResCsc, SaveLoadCloneAndFloat32) {
 }
 
 }  // namespace res_csc_test
+
+TEST(ResCsc, StepsStartAtOneOverLWhereALayerIteratesFromANonZeroCode) {
+  // He-scaled W; c = 1/L (L = ‖DᵀD‖₂ on 8 × 8 code maps) for Res-CSC's warm-started layer b and for
+  // every layer when T > 0, c = 1 for a single step from zero. The skip I − cDᵀD then does not
+  // amplify: its spectrum lies in [0, 1] on those maps.
+  torch::manual_seed(4);
+  for (bool skip : {true, false}) {
+    for (int64_t unfoldings : {0, 2}) {
+      ResCscNetImpl net(skip, ModelOptions().in_channels(1).depth(8).channels({4, 6, 8}).unfoldings(unfoldings));
+      for (int64_t i = 0; i < net.num_layers(); ++i) {
+        const auto layer = net.layer(i);
+        const bool layer_b = i > 0 && i % 2 == 0;
+        const bool iterates = unfoldings > 0 || (skip && layer_b);
+        const std::vector<int64_t> signal{1, layer->in_channels, 8 * layer->stride, 8 * layer->stride};
+        const double lipschitz = layer->dictionary(signal).lipschitz(signal, deepsc::sparse::LipschitzOptions().tol(1e-6).max_iter(500));
+        const double c = net.step(i).item<double>();
+        if (iterates) {
+          EXPECT_NEAR(c * lipschitz, 1.0, 1e-2) << "layer " << i << " skip " << skip << " T " << unfoldings;
+        } else {
+          EXPECT_EQ(c, 1.0) << "layer " << i << " skip " << skip << " T " << unfoldings;
+        }
+        EXPECT_GT(lipschitz, 2.0) << "He scale: ‖DᵀD‖ well above 1, so c = 1 would not be a convergent step";
+      }
+    }
+  }
+}
