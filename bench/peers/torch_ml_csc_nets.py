@@ -21,11 +21,13 @@ Init: W_i, B_i ~ N(0,1)*0.1/sqrt(fan_in), tail ~ N(0,1)/sqrt(fan_in).
   torch_ml_csc_nets.py --model ml-ista --unfoldings 6 --layout mnist --input 1x28x28 --batch 64
   -> one JSON line (images/s)
 """
-import argparse, json, math, time
+import argparse, json, math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from training_timing import time_training
 
 LAYOUTS = {  # channels, kernel sizes, strides, paddings, tail
     "mnist": ([32, 64, 512], [6, 6, 4], [2, 2, 1], [0, 0, 0], []),
@@ -140,22 +142,5 @@ if __name__ == "__main__":
     T = a.unfoldings if a.unfoldings >= 0 else (0 if a.model == "mlcsc-cnn" else 6)
     torch.manual_seed(0)
     model = MlCscNet(a.model, T, a.layout, in_ch=c, width=a.width)
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    x, y = torch.randn(a.batch, c, h, w), torch.randint(10, (a.batch,))
-
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    for _ in range(a.warmup):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        step()
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"model": a.model, "unfoldings": T, "layout": a.layout, "batch": a.batch, "steps": a.steps,
-                      "seconds": seconds, "images_per_second": a.batch * a.steps / seconds,
-                      "threads": torch.get_num_threads(),
-                      "parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__}))
+    result = time_training(model, a.batch, (c, h, w), a.steps, a.warmup)
+    print(json.dumps({"model": a.model, **result, "unfoldings": T, "layout": a.layout}))

@@ -9,11 +9,13 @@ atoms renormalised to unit norm (no gradient) before every forward.
 
   torch_models.py --model sdnet18 --batch 64 --steps 20 --threads T  -> one JSON line (images/s)
 """
-import argparse, json, time
+import argparse, json
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from training_timing import time_training
 
 
 class CscLayer(nn.Module):
@@ -111,21 +113,5 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     layers, csc = MODELS[a.model]
     model = Net(layers, csc, in_ch=c, width=a.width)
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    x, y = torch.randn(a.batch, c, h, w), torch.randint(10, (a.batch,))
-
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    for _ in range(a.warmup):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        step()
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"model": a.model, "batch": a.batch, "steps": a.steps, "seconds": seconds,
-                      "images_per_second": a.batch * a.steps / seconds, "threads": torch.get_num_threads(),
-                      "parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__}))
+    result = time_training(model, a.batch, (c, h, w), a.steps, a.warmup)
+    print(json.dumps({"model": a.model, **result}))

@@ -18,11 +18,13 @@ pool, global average pool, linear. Conv filters N(0, 2/fan_in), biases 0; no bat
 
   torch_msd_nets.py --model msd-csc --unfoldings 1 --batch 64 --steps 20 -> one JSON line (images/s)
 """
-import argparse, json, math, time
+import argparse, json, math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from training_timing import time_training
 
 
 def lipschitz_f(w, s, size=16, iters=100, tol=1e-5):
@@ -124,23 +126,7 @@ if __name__ == "__main__":
     stem = a.channels or max(1, round(16 * a.width))
     model = MsdNet(a.model == "msd-csc", in_ch=c, stem=stem, blocks=a.blocks, depth=a.depth, growth=a.growth,
                    max_dilation=a.max_dilation, unfoldings=a.unfoldings)
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    x, y = torch.randn(a.batch, c, h, w), torch.randint(10, (a.batch,))
-
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    for _ in range(a.warmup):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        step()
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"model": a.model, "batch": a.batch, "steps": a.steps, "seconds": seconds,
-                      "images_per_second": a.batch * a.steps / seconds, "threads": torch.get_num_threads(),
-                      "parameters": sum(p.numel() for p in model.parameters()), "torch": torch.__version__,
-                      "unfoldings": a.unfoldings if a.model == "msd-csc" else None, "blocks": a.blocks,
-                      "depth": a.depth, "growth": a.growth, "max_dilation": a.max_dilation, "stem_channels": stem}))
+    result = time_training(model, a.batch, (c, h, w), a.steps, a.warmup)
+    print(json.dumps({"model": a.model, **result, "unfoldings": a.unfoldings if a.model == "msd-csc" else None,
+                      "blocks": a.blocks, "depth": a.depth, "growth": a.growth, "max_dilation": a.max_dilation,
+                      "stem_channels": stem}))

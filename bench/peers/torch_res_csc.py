@@ -14,11 +14,13 @@ c = 1, b = 0.
 
   torch_res_csc.py --model res-csc --depth 20 --unfoldings 0 --batch 64 --steps 20 -> one JSON line
 """
-import argparse, json, math, time
+import argparse, json, math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from training_timing import time_training
 
 
 def lipschitz(w, stride, size=8, iters=100, tol=1e-4):
@@ -119,22 +121,5 @@ if __name__ == "__main__":
     c, h, w = (int(v) for v in a.input.split("x"))
     torch.manual_seed(0)
     model = ResCscNet(a.model == "res-csc", a.depth, a.unfoldings, in_ch=c, width=a.width)
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    x, y = torch.randn(a.batch, c, h, w), torch.randint(10, (a.batch,))
-
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    for _ in range(a.warmup):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        step()
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"model": a.model, "batch": a.batch, "steps": a.steps, "seconds": seconds,
-                      "images_per_second": a.batch * a.steps / seconds, "threads": torch.get_num_threads(),
-                      "parameters": sum(p.numel() for p in model.parameters()), "depth": a.depth,
-                      "unfoldings": a.unfoldings, "torch": torch.__version__}))
+    result = time_training(model, a.batch, (c, h, w), a.steps, a.warmup)
+    print(json.dumps({"model": a.model, **result, "depth": a.depth, "unfoldings": a.unfoldings}))
