@@ -349,7 +349,7 @@ TEST(ResCsc, StepsStartAtOneOverLWhereALayerIteratesFromANonZeroCode) {
   torch::manual_seed(4);
   for (bool skip : {true, false}) {
     for (int64_t unfoldings : {0, 2}) {
-      ResCscNetImpl net(skip, ModelOptions().in_channels(1).depth(8).channels({4, 6, 8}).unfoldings(unfoldings));
+      deepsc::nn::ResCscNetImpl net(skip, deepsc::nn::ModelOptions().in_channels(1).depth(8).channels({4, 6, 8}).unfoldings(unfoldings));
       for (int64_t i = 0; i < net.num_layers(); ++i) {
         const auto layer = net.layer(i);
         const bool layer_b = i > 0 && i % 2 == 0;
