@@ -4,8 +4,10 @@
 # which is an order of magnitude slower.
 # Idempotent: does nothing (and needs no root) when every package is present.
 # Usage: scripts/install-deps.sh [--with-peers]
-#   --with-peers  also installs the Python peers used by bench/ (scikit-learn, PyTorch, and what
-#                 SPORCO needs: SciPy, pyFFTW, imageio, filetype).
+# The Python package (python/, setup.py) builds against python3-torch with pybind11 and is tested
+# with pytest and scikit-learn's estimator checks, so those are part of the base set.
+#   --with-peers  also installs what the SPORCO peer used by bench/ needs: SciPy, pyFFTW, imageio,
+#                 filetype (scikit-learn and PyTorch are in the base set).
 set -euo pipefail
 
 packages=(
@@ -15,9 +17,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   dataset-fashion-mnist gnuplot-nox
+  python3-dev python3-venv python3-pip python3-torch python3-numpy pybind11-dev python3-pytest python3-sklearn
 )
 if [[ "${1:-}" == "--with-peers" ]]; then
-  packages+=(python3-sklearn python3-torch python3-numpy python3-scipy python3-pyfftw python3-imageio python3-filetype)
+  packages+=(python3-scipy python3-pyfftw python3-imageio python3-filetype)
 fi
 
 missing=()

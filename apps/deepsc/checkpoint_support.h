@@ -13,7 +13,7 @@
 namespace deepsc::cli {
 
 struct CheckpointOptions {
-  std::string checkpoint, config, split = "test", data, png;
+  std::string checkpoint, config, split = "test", data, png, predictions;
   std::vector<std::string> overrides;
   int64_t layer = 0;
   bool json = false;

@@ -5,6 +5,7 @@
 #include "checkpoint_support.h"
 #include "command_support.h"
 
+#include "deepsc/data/npy_tensor.h"
 #include "deepsc/train/trainer.h"
 #include "deepsc/viz/image_grid.h"
 
@@ -22,7 +23,8 @@ void run_eval(const CheckpointOptions& o, Context& ctx) {
   const auto& model = run.model;
   data::DataLoader loader(pipeline.test, pipeline.test_transform,
                           data::LoaderOptions().batch_size(config.train.eval_batch_size).shuffle(false).workers(config.data.workers));
-  const auto r = train::evaluate(*model, loader, device, config.train.label_smoothing);
+  const auto r = train::evaluate(*model, loader, device, config.train.label_smoothing, !o.predictions.empty());
+  if (!o.predictions.empty()) data::save_npy(o.predictions, r.logits);
   if (o.json) {
     auto line = r.to_json();
     line["checkpoint"] = o.checkpoint;
@@ -80,6 +82,7 @@ Action add_eval_command(CLI::App& app) {
   add_checkpoint_options(cmd, *o);
   add_data_options(cmd, *o, "Split to evaluate");
   cmd->add_flag("--json", o->json, "Print a JSON summary");
+  cmd->add_option("--predictions", o->predictions, "Also write every image's logits [N, classes] (float32, data order) to this .npy");
   return [o](Context& ctx) { run_eval(*o, ctx); };
 }
 

@@ -10,32 +10,6 @@
 
 namespace deepsc::cli {
 
-namespace {
-
-/// The geometry from the command line, with the output padding that gives back the signals' size
-/// (the same along every spatial axis, or an error naming the sizes).
-conv::ConvOptions geometry(const EncodeOptions& o, const torch::Tensor& w, const torch::Tensor& y) {
-  conv::ConvOptions g;
-  g.stride(o.stride).padding(o.padding).dilation(o.dilation);
-  int64_t q = -1;
-  for (int64_t d = 2; d < y.dim(); ++d) {
-    const int64_t qd = conv::ConvDictionary::output_padding_for(y.size(d), w.size(d), g);
-    if (q >= 0 && qd != q) {
-      throw std::invalid_argument("--signals " + o.signals + ": with stride " + std::to_string(o.stride) +
-                                  " the sizes " + std::to_string(y.size(2)) + " and " + std::to_string(y.size(d)) +
-                                  " need different output paddings; crop the images to sizes of equal parity");
-    }
-    q = qd;
-  }
-  if (q >= std::max(o.stride, o.dilation)) {
-    throw std::invalid_argument("--signals " + o.signals + ": stride " + std::to_string(o.stride) + " and padding " +
-                                std::to_string(o.padding) + " cannot give back signals of this size");
-  }
-  return g.output_padding(q);
-}
-
-}  // namespace
-
 void run_conv_encode(const EncodeOptions& o, Context& ctx) {
   const auto device = parse_device(ctx.runtime.device);
   auto w = load_float_array(o.conv_dict, "--conv-dict", std::vector<int64_t>{3, 4});
@@ -44,7 +18,9 @@ void run_conv_encode(const EncodeOptions& o, Context& ctx) {
     throw std::invalid_argument("--conv-dict is " + dtype_name(w.scalar_type()) + " but --signals is " +
                                 dtype_name(y.scalar_type()) + "; save both with one dtype");
   }
-  conv::ConvDictionary dict(w.to(device), geometry(o, w, y), o.normalize);
+  const auto geometry = conv::ConvOptions().stride(o.stride).padding(o.padding).dilation(o.dilation);
+  conv::ConvDictionary dict(w.to(device), conv::ConvDictionary::options_for_signals(w.sizes(), y.sizes(), geometry),
+                            o.normalize);
   y = y.to(device);
   dict.check_signals(y, "--signals");
   const auto run = conv::solver_registry().run(o.solver, dict, y, solver_request(o));

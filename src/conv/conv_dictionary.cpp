@@ -96,10 +96,33 @@ std::vector<int64_t> ConvDictionary::code_shape(c10::IntArrayRef signal_shape) c
 }
 
 int64_t ConvDictionary::output_padding_for(int64_t size, int64_t k, const ConvOptions& o) {
+  if (o.stride() < 1 || o.dilation() < 1) check_options(o);
   const int64_t span = o.dilation() * (k - 1) + 1;
   if (size + 2 * o.padding() < span) return 0;  // too small: code_shape() names the problem
   const int64_t code = (size + 2 * o.padding() - span) / o.stride() + 1;
   return size - ((code - 1) * o.stride() - 2 * o.padding() + span);
+}
+
+ConvOptions ConvDictionary::options_for_signals(c10::IntArrayRef kernel, c10::IntArrayRef signal_shape,
+                                               ConvOptions options) {
+  check_options(ConvOptions(options).output_padding(0).output_padding_last(-1));
+  const auto shape_text = [&] { return c10::str(signal_shape); };
+  if (kernel.size() < 3 || kernel.size() != signal_shape.size()) {
+    throw std::invalid_argument("atoms of rank " + std::to_string(kernel.size()) + " do not fit signals " +
+                                shape_text());
+  }
+  const int64_t limit = std::max(options.stride(), options.dilation());
+  std::vector<int64_t> q;
+  for (size_t d = 2; d < kernel.size(); ++d) {
+    q.push_back(output_padding_for(signal_shape[d], kernel[d], options));
+    if (q.back() < 0 || q.back() >= limit) {
+      throw std::invalid_argument("stride " + std::to_string(options.stride()) + " and padding " +
+                                  std::to_string(options.padding()) + " cannot give back signals " + shape_text());
+    }
+  }
+  options.output_padding(q.front());
+  options.output_padding_last(q.back() != q.front() ? q.back() : -1);
+  return options;
 }
 
 torch::Tensor ConvDictionary::apply(const torch::Tensor& codes) const {

@@ -127,20 +127,11 @@ MlcscModel conv_model_for_signals(const std::vector<torch::Tensor>& weights, std
       throw std::invalid_argument(name + ": weights of rank " + std::to_string(w.dim()) + " do not fit signals " +
                                   shape_text(shape));
     }
-    // One output padding per spatial axis (ConvOptions holds the first axis's and, where it
-    // differs, the last one's: a 2-D signal with one odd and one even side under stride 2).
-    const int64_t limit = std::max(options[i].stride(), options[i].dilation());
-    std::vector<int64_t> q;
-    for (int64_t d = 2; d < w.dim(); ++d) {
-      q.push_back(conv::ConvDictionary::output_padding_for(shape[static_cast<size_t>(d)], w.size(d), options[i]));
-      if (q.back() < 0 || q.back() >= limit) {
-        throw std::invalid_argument(name + ": stride " + std::to_string(options[i].stride()) + " and padding " +
-                                    std::to_string(options[i].padding()) + " cannot give back signals " +
-                                    shape_text(shape));
-      }
+    try {
+      options[i] = conv::ConvDictionary::options_for_signals(w.sizes(), shape, options[i]);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(name + ": " + e.what());
     }
-    options[i].output_padding(q.front());
-    if (q.back() != q.front()) options[i].output_padding_last(q.back());
     auto layer = std::make_shared<conv::ConvDictionary>(w, options[i], normalize);
     try {
       shape = layer->code_shape(shape);

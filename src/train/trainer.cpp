@@ -86,8 +86,9 @@ void project_csc_atoms(nn::Classifier& model) {
 }
 
 EvalResult evaluate(nn::Classifier& model, data::DataLoader& loader, const torch::Device& device,
-                    double label_smoothing) {
+                    double label_smoothing, bool keep_logits) {
   const auto start = std::chrono::steady_clock::now();
+  std::vector<torch::Tensor> kept;
   model.eval();
   torch::NoGradGuard no_grad;
   const auto layers = model.csc_layers();
@@ -107,7 +108,9 @@ EvalResult evaluate(nn::Classifier& model, data::DataLoader& loader, const torch
     correct5 += topk_correct(logits, labels, 5);
     for (size_t i = 0; i < layers.size(); ++i) r.csc_residuals[i] += layers[i]->last_residual().sum().item<double>();
     r.samples += labels.size(0);
+    if (keep_logits) kept.push_back(logits.to(torch::kCPU, torch::kFloat));
   }
+  if (keep_logits && !kept.empty()) r.logits = torch::cat(kept);
   if (r.samples > 0) {
     r.loss = loss_sum / r.samples;
     r.top1 = static_cast<double>(correct1) / r.samples;

@@ -212,13 +212,13 @@ TEST_F(Cli, ConvolutionalEncodeWritesCodeMapsOfTheRightShape) {
 TEST_F(Cli, ConvolutionalEncodeRejectsBadCombinations) {
   save_npy(path("W.npy"), torch::randn({4, 1, 3, 3}));
   save_npy(path("I.npy"), torch::randn({2, 1, 10, 10}));
-  save_npy(path("Iodd.npy"), torch::randn({2, 1, 9, 10}));
+  save_npy(path("Itiny.npy"), torch::randn({2, 1, 2, 2}));
   save_npy(path("I3.npy"), torch::randn({2, 3, 10, 10}));
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--solver", "cd"}, "dense --dict"},
       {{"--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--solver", "omp"}, "dense --dict"},
       {{"--conv-dict", path("W.npy"), "--signals", path("I3.npy")}, "channels"},
-      {{"--conv-dict", path("W.npy"), "--signals", path("Iodd.npy"), "--stride", "2"}, "output padding"},
+      {{"--conv-dict", path("W.npy"), "--signals", path("Itiny.npy")}, "smaller than one atom"},
       {{"--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--solver", "fista", "--iters", "0"}, "--iters"},
       {{"--conv-dict", path("W.npy"), "--signals", path("I.npy"), "--solver", "omp", "--iters", "3"}, "--iters"},
       {{"--dict", path("W.npy"), "--signals", path("I.npy"), "--stride", "2"}, "--conv-dict"},

@@ -60,6 +60,30 @@ TEST(ConvDictionary, AdjointIdentityForEveryGeometry2d) {
   }
 }
 
+TEST(ConvDictionary, OptionsForSignalsGiveBackEverySignalSize) {
+  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
+  int differing = 0;
+  for (int64_t stride : {1, 2, 3})
+    for (int64_t padding : {0, 1, 2})
+      for (auto [height, width] : {std::pair<int64_t, int64_t>{9, 9}, {10, 10}, {9, 10}, {11, 8}}) {
+        const auto w = torch::randn({4, 2, 3, 3}, f64);
+        const std::vector<int64_t> shape{2, 2, height, width};
+        const auto o = ConvDictionary::options_for_signals(w.sizes(), shape, ConvOptions().stride(stride).padding(padding));
+        EXPECT_EQ(o.stride(), stride);
+        EXPECT_EQ(o.padding(), padding);
+        ConvDictionary dict(w, o);
+        const auto codes = torch::randn(dict.code_shape(shape), f64);
+        EXPECT_EQ(dict.apply(codes).sizes(), c10::IntArrayRef(shape)) << stride << " " << padding << " " << height << "x" << width;
+        differing += o.output_padding_last() != -1;
+      }
+  EXPECT_GT(differing, 3);  // odd and even sides under a stride need one output padding each
+  EXPECT_THROW(ConvDictionary::options_for_signals(std::vector<int64_t>{4, 2, 3, 3}, std::vector<int64_t>{2, 2, 9}, ConvOptions()),
+               std::invalid_argument);
+  EXPECT_THROW(ConvDictionary::options_for_signals(std::vector<int64_t>{4, 2, 3, 3}, std::vector<int64_t>{2, 2, 9, 9},
+                                                   ConvOptions().stride(0)),
+               std::invalid_argument);
+}
+
 TEST(ConvDictionary, ScaledAdjointFusesTheStepAndAPerAtomBias) {
   torch::manual_seed(4);
   const auto f64 = torch::TensorOptions().dtype(torch::kDouble);

@@ -68,6 +68,13 @@ class ConvDictionary final : public sparse::LinearOperator {
   /// (q ≥ max(s, d)), which the constructor then rejects.
   static int64_t output_padding_for(int64_t size, int64_t k, const ConvOptions& options);
 
+  /// `options` with the output padding of every spatial axis (output_padding, and
+  /// output_padding_last where the last axis differs) set so that apply() gives back signals of
+  /// `signal_shape` [N, C, H(, W)] for atoms `kernel` [M, C, k(, k)] (only the spatial sizes are
+  /// read). Throws std::invalid_argument "stride s and padding p cannot give back signals [..]"
+  /// when no padding in [0, max(s, d)) does, and for mismatched ranks.
+  static ConvOptions options_for_signals(c10::IntArrayRef kernel, c10::IntArrayRef signal_shape, ConvOptions options);
+
  private:
   torch::Tensor w_;
   ConvOptions options_;

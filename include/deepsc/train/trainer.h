@@ -35,12 +35,15 @@ struct EvalResult {
   int64_t samples = 0;
   std::vector<double> csc_residuals;  // mean ‖x − D c‖² per CSC layer, forward order
   double seconds = 0;
+  /// Logits [samples, classes] in the loader's order (float32, CPU) when asked for, else undefined.
+  torch::Tensor logits;
   nlohmann::json to_json() const;
 };
 
-/// Evaluates `model` (switched to eval mode, no gradients) on every batch of `loader`'s epoch 0.
+/// Evaluates `model` (switched to eval mode, no gradients) on every batch of `loader`'s epoch 0;
+/// with keep_logits, EvalResult::logits holds every image's logits.
 EvalResult evaluate(nn::Classifier& model, data::DataLoader& loader, const torch::Device& device,
-                    double label_smoothing = 0);
+                    double label_smoothing = 0, bool keep_logits = false);
 
 /// Number of the `labels` [B] whose class is among the k largest `logits` [B, K].
 int64_t topk_correct(const torch::Tensor& logits, const torch::Tensor& labels, int64_t k);
