@@ -12,14 +12,6 @@ namespace {
 
 using dictlearn::LearnOptions;
 
-template <typename Value>
-void property(py::class_<LearnOptions>& c, const char* python_name, const Value& (LearnOptions::*get)() const noexcept,
-              LearnOptions& (LearnOptions::*set)(const Value&)) {
-  c.def_property(
-      python_name, [get](const LearnOptions& o) { return (o.*get)(); },
-      [set](LearnOptions& o, const Value& v) { (o.*set)(v); });
-}
-
 py::dict progress_dict(const dictlearn::LearnProgress& p) {
   py::dict d;
   d["iteration"] = p.iteration;
@@ -62,17 +54,17 @@ LearnRun learn(const torch::Tensor& signals, LearnOptions options, const py::obj
 void bind_dictlearn(py::module_& m) {
   py::class_<LearnOptions> o(m, "LearnOptions", "Options of dictlearn::learn_dictionary");
   o.def(py::init<int64_t>(), py::arg("atoms"));
-  property<int64_t>(o, "atoms", &LearnOptions::atoms, &LearnOptions::atoms);
+  property<LearnOptions, int64_t>(o, "atoms", &LearnOptions::atoms, &LearnOptions::atoms);
   o.def_property(
       "algorithm", [](const LearnOptions& x) { return dictlearn::algorithm_name(x.algorithm()); },
       [](LearnOptions& x, const std::string& name) { x.algorithm(dictlearn::parse_algorithm(name)); });
-  property<double>(o, "lam", &LearnOptions::lambda, &LearnOptions::lambda);
-  property<int64_t>(o, "sparsity", &LearnOptions::sparsity, &LearnOptions::sparsity);
-  property<double>(o, "error_bound", &LearnOptions::error_bound, &LearnOptions::error_bound);
-  property<int64_t>(o, "iterations", &LearnOptions::iterations, &LearnOptions::iterations);
-  property<int64_t>(o, "batch_size", &LearnOptions::batch_size, &LearnOptions::batch_size);
-  property<double>(o, "learning_rate", &LearnOptions::learning_rate, &LearnOptions::learning_rate);
-  property<uint64_t>(o, "seed", &LearnOptions::seed, &LearnOptions::seed);
+  property<LearnOptions, double>(o, "lam", &LearnOptions::lambda, &LearnOptions::lambda);
+  property<LearnOptions, int64_t>(o, "sparsity", &LearnOptions::sparsity, &LearnOptions::sparsity);
+  property<LearnOptions, double>(o, "error_bound", &LearnOptions::error_bound, &LearnOptions::error_bound);
+  property<LearnOptions, int64_t>(o, "iterations", &LearnOptions::iterations, &LearnOptions::iterations);
+  property<LearnOptions, int64_t>(o, "batch_size", &LearnOptions::batch_size, &LearnOptions::batch_size);
+  property<LearnOptions, double>(o, "learning_rate", &LearnOptions::learning_rate, &LearnOptions::learning_rate);
+  property<LearnOptions, uint64_t>(o, "seed", &LearnOptions::seed, &LearnOptions::seed);
   o.def_property(
       "initial", [](const LearnOptions& x) { return x.initial(); },
       [](LearnOptions& x, std::optional<torch::Tensor> t) { x.initial(t ? *t : torch::Tensor()); });
@@ -90,16 +82,16 @@ void bind_dictlearn(py::module_& m) {
   o.def_property(
       "holdout", [](const LearnOptions& x) { return x.holdout(); },
       [](LearnOptions& x, std::optional<torch::Tensor> t) { x.holdout(t ? *t : torch::Tensor()); });
-  property<int64_t>(o, "eval_every", &LearnOptions::eval_every, &LearnOptions::eval_every);
-  property<std::string>(o, "checkpoint", &LearnOptions::checkpoint, &LearnOptions::checkpoint);
-  property<int64_t>(o, "checkpoint_every", &LearnOptions::checkpoint_every, &LearnOptions::checkpoint_every);
-  property<bool>(o, "resume", &LearnOptions::resume, &LearnOptions::resume);
-  property<double>(o, "coding_tol", &LearnOptions::coding_tol, &LearnOptions::coding_tol);
-  property<int64_t>(o, "ksvd_power_iterations", &LearnOptions::ksvd_power_iterations,
+  property<LearnOptions, int64_t>(o, "eval_every", &LearnOptions::eval_every, &LearnOptions::eval_every);
+  property<LearnOptions, std::string>(o, "checkpoint", &LearnOptions::checkpoint, &LearnOptions::checkpoint);
+  property<LearnOptions, int64_t>(o, "checkpoint_every", &LearnOptions::checkpoint_every, &LearnOptions::checkpoint_every);
+  property<LearnOptions, bool>(o, "resume", &LearnOptions::resume, &LearnOptions::resume);
+  property<LearnOptions, double>(o, "coding_tol", &LearnOptions::coding_tol, &LearnOptions::coding_tol);
+  property<LearnOptions, int64_t>(o, "ksvd_power_iterations", &LearnOptions::ksvd_power_iterations,
                     &LearnOptions::ksvd_power_iterations);
-  property<bool>(o, "replace_dead_atoms", &LearnOptions::replace_dead_atoms, &LearnOptions::replace_dead_atoms);
-  property<double>(o, "duplicate_threshold", &LearnOptions::duplicate_threshold, &LearnOptions::duplicate_threshold);
-  property<int64_t>(o, "dead_atom_window", &LearnOptions::dead_atom_window, &LearnOptions::dead_atom_window);
+  property<LearnOptions, bool>(o, "replace_dead_atoms", &LearnOptions::replace_dead_atoms, &LearnOptions::replace_dead_atoms);
+  property<LearnOptions, double>(o, "duplicate_threshold", &LearnOptions::duplicate_threshold, &LearnOptions::duplicate_threshold);
+  property<LearnOptions, int64_t>(o, "dead_atom_window", &LearnOptions::dead_atom_window, &LearnOptions::dead_atom_window);
 
   py::class_<LearnRun>(m, "LearnResult", "A finished dictionary learning run")
       .def_readonly("dictionary", &LearnRun::dictionary)

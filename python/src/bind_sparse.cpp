@@ -15,15 +15,6 @@ namespace {
 
 using sparse::SolverRequest;
 
-/// A read-write Python property over a TORCH_ARG field (getter `name()`, setter `name(value)`).
-template <typename Class, typename Value>
-void property(py::class_<Class>& c, const char* python_name, const Value& (Class::*get)() const noexcept,
-              Class& (Class::*set)(const Value&)) {
-  c.def_property(
-      python_name, [get](const Class& o) { return (o.*get)(); },
-      [set](Class& o, const Value& v) { (o.*set)(v); });
-}
-
 void bind_request(py::module_& m) {
   py::class_<SolverRequest> r(m, "SolverRequest", "The options every solver reads (sparse::SolverRequest)");
   r.def(py::init<>());

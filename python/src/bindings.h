@@ -21,6 +21,15 @@ void bind_mlcsc(py::module_& m);
 /// The CSC layer's forward for deepsc.nn.CscLayer, and trained models from `deepsc train`.
 void bind_nn(py::module_& m);
 
+/// A read-write Python property over a TORCH_ARG option (getter `name()`, setter `name(value)`).
+template <typename Class, typename Value>
+void property(py::class_<Class>& c, const char* python_name, const Value& (Class::*get)() const noexcept,
+              Class& (Class::*set)(const Value&)) {
+  c.def_property(
+      python_name, [get](const Class& o) { return (o.*get)(); },
+      [set](Class& o, const Value& v) { (o.*set)(v); });
+}
+
 /// Throws std::invalid_argument (ValueError) unless `t` is a defined float32 / float64 tensor of
 /// one of the ranks in `ranks` (any rank when empty) with finite entries; `what` names it.
 void check_float_tensor(const torch::Tensor& t, const std::string& what, const std::vector<int64_t>& ranks = {},
