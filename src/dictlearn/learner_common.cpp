@@ -285,15 +285,18 @@ void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t,
   auto index = torch::nonzero(dead).squeeze(1);
   if (index.size(0) == 0) return;
   // The signals the dictionary represents worst; each new atom is the normalised residual of one of
-  // them, the direction that most reduces that signal's error (a Gaussian atom if it is zero).
+  // them, the direction that most reduces that signal's error (a Gaussian atom if it is zero, and
+  // for the dead atoms beyond the number of signals).
   const auto residual = residuals();
   const int64_t count = std::min(index.size(0), residual.size(0));
-  index = index.narrow(0, 0, count);
   const auto worst = std::get<1>(residual.square().sum(1).topk(count));
   auto rows = residual.index_select(0, worst);
   auto gen = generator(problem.options.seed(), Stream::Replace, static_cast<uint64_t>(t));
   const auto gauss = torch::randn(rows.sizes(), gen, torch::kDouble).to(rows.options());
   rows = torch::where(torch::linalg_vector_norm(rows, 2, {1}, true, c10::nullopt) == 0, gauss, rows);
+  if (index.size(0) > count) {
+    rows = torch::cat({rows, torch::randn({index.size(0) - count, atoms.size(1)}, gen, torch::kDouble).to(rows.options())});
+  }
   normalize_rows(rows);
   atoms.index_copy_(0, index, rows);
   if (state.stats_a.defined()) {
@@ -301,7 +304,7 @@ void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t,
     state.stats_a.index_fill_(0, index, 0).index_fill_(1, index, 0);
     state.stats_b.index_fill_(0, index, 0);
   }
-  state.replaced += count;
+  state.replaced += index.size(0);
 }
 
 }  // namespace detail

@@ -308,6 +308,21 @@ TEST(DictionaryLearningAtoms, FewerSignalsThanAtomsStillGiveAFullDictionary) {
   }
 }
 
+TEST(DictionaryLearningAtoms, MoreDeadAtomsThanSignalsAreReplacedToo) {
+  // 6 atoms, 2 signals (or 5 all-zero ones): most atoms are unused every pass and only as many
+  // can come from signals' residuals as there are signals; the rest must still be unit atoms.
+  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
+  for (const auto& signals : {torch::randn({2, 8}, f64), torch::zeros({5, 8}, f64)}) {
+    for (const auto algorithm : {Algorithm::Mod, Algorithm::Ksvd}) {
+      const auto result = dl::learn_dictionary(signals, LearnOptions(6).algorithm(algorithm).sparsity(1).iterations(3));
+      EXPECT_LT(norm_error(result.dictionary), 1e-12) << dl::algorithm_name(algorithm);
+      // The dictionary is a valid start for another run.
+      EXPECT_NO_THROW(dl::learn_dictionary(signals, LearnOptions(6).algorithm(algorithm).sparsity(1).iterations(1)
+                                                          .initial(result.dictionary)));
+    }
+  }
+}
+
 TEST(DictionaryLearningAtoms, TheSameSeedGivesTheSameDictionary) {
   const auto data = planted(16, 32, 800, 3, 0.01, 13);
   const auto a = dl::learn_dictionary(data.signals, planted_options(Algorithm::Online, 8));
