@@ -28,6 +28,11 @@ std::string dtype_name(torch::ScalarType type) {
   }
 }
 
+bool extremes_are_finite(const torch::Tensor& t) {
+  const auto [low, high] = torch::aminmax(t);
+  return std::isfinite(low.item<double>()) && std::isfinite(high.item<double>());
+}
+
 }  // namespace
 
 void check_float_tensor(const torch::Tensor& t, const std::string& what, const std::vector<int64_t>& ranks,
@@ -41,7 +46,8 @@ void check_float_tensor(const torch::Tensor& t, const std::string& what, const s
     for (size_t i = 0; i < ranks.size(); ++i) expected += (i ? " or " : "") + std::to_string(ranks[i]);
     throw std::invalid_argument(what + " must have " + expected + " dimensions, got shape " + c10::str(t.sizes()));
   }
-  if (finite && t.numel() > 0 && !torch::isfinite(t).all().item<bool>()) {
+  // One pass without a boolean copy: a NaN makes both extremes NaN, an infinity one of them infinite.
+  if (finite && t.numel() > 0 && !extremes_are_finite(t)) {
     throw std::invalid_argument("NaN or infinite entries in " + what);
   }
 }
