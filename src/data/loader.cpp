@@ -89,17 +89,26 @@ struct DataLoader::Impl {
 
   int64_t window() const { return std::max<int64_t>({opt.prefetch(), opt.workers(), 1}); }
 
-  // Batch k of the current epoch. Returns an empty batch if `cancel` is set midway.
+  // Positions [begin, end) of the epoch's order in global batch k (see LoaderOptions::rank).
+  std::pair<int64_t, int64_t> global_batch(int64_t k) const {
+    const int64_t global = opt.batch_size() * opt.world_size();
+    const int64_t begin = k * global;
+    return {begin, k + 1 == batches && !opt.drop_last() ? n : std::min(begin + global, n)};
+  }
+
+  // This rank's batch k of the current epoch: every world_size-th position of global batch k from
+  // position rank. Returns an empty batch if `cancel` is set midway.
   Batch build(int64_t k, const std::atomic<bool>* cancel) const {
-    const int64_t bs = opt.batch_size();
-    const int64_t begin = k * bs, end = std::min(begin + bs, n);
+    const auto [begin, end] = global_batch(k);
+    const int64_t stride = opt.world_size();
+    const int64_t count = (end - begin - opt.rank() + stride - 1) / stride;
     const int64_t classes = data->num_classes();
     std::vector<torch::Tensor> images;
-    images.reserve(static_cast<size_t>(end - begin));
+    images.reserve(static_cast<size_t>(count));
     std::vector<int64_t> labels;
-    labels.reserve(static_cast<size_t>(end - begin));
+    labels.reserve(static_cast<size_t>(count));
     int64_t first_index = -1;
-    for (int64_t j = begin; j < end; ++j) {
+    for (int64_t j = begin + opt.rank(); j < end; j += stride) {
       if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) return {};
       const int64_t index = order[static_cast<size_t>(j)];
       Example ex = data->get(index);
@@ -179,9 +188,21 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> data, std::shared_ptr<cons
   impl_->data = std::move(data);
   impl_->transform = std::move(transform);
   impl_->opt = options;
+  if (options.world_size() < 1)
+    throw std::invalid_argument("DataLoader: world_size must be >= 1, got " + std::to_string(options.world_size()));
+  if (options.rank() < 0 || options.rank() >= options.world_size())
+    throw std::invalid_argument("DataLoader: rank " + std::to_string(options.rank()) + " outside [0, " +
+                                std::to_string(options.world_size()) + ")");
   impl_->n = impl_->data->size();
-  const int64_t bs = options.batch_size();
-  impl_->batches = options.drop_last() ? impl_->n / bs : (impl_->n + bs - 1) / bs;
+  if (options.world_size() > 1 && impl_->n < options.world_size())
+    throw std::invalid_argument("DataLoader: " + std::to_string(impl_->n) + " samples cannot be shared by " +
+                                std::to_string(options.world_size()) + " ranks");
+  const int64_t global = options.batch_size() * options.world_size();
+  auto& batches = impl_->batches;
+  batches = options.drop_last() ? impl_->n / global : (impl_->n + global - 1) / global;
+  // A last global batch too small to give every rank a sample joins the one before it.
+  if (!options.drop_last() && batches > 1 && impl_->n % global != 0 && impl_->n % global < options.world_size())
+    --batches;
 }
 
 DataLoader::~DataLoader() = default;

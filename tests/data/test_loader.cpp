@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -104,6 +105,59 @@ TEST(Loader, EveryIndexOncePerEpoch) {
   }
   EXPECT_EQ(batches.back().images.size(0), 3);
   for (int s : seen) EXPECT_EQ(s, 1);
+}
+
+TEST(Loader, RanksShareEveryEpochExactlyOnceAndUniteIntoTheOneProcessBatches) {
+  // B = 4: sizes that fill every global batch (24), leave a remainder of at least W samples (37,
+  // 103) or fewer than W (25 = 2·12 + 1 with W = 3), which joins the batch before.
+  for (int64_t world : {2, 3})
+    for (int64_t n : {24, 25, 37, 103})
+      for (bool shuffle : {true, false}) {
+        auto data = indexed_dataset(n);
+        const auto options = LoaderOptions().batch_size(4).shuffle(shuffle).seed(9).workers(1);
+        // Indices through no transform; images through an augmentation (random crop and flip).
+        std::vector<std::vector<Batch>> ranks, augmented;
+        for (int64_t r = 0; r < world; ++r) {
+          DataLoader plain(data, nullptr, LoaderOptions(options).rank(r).world_size(world));
+          ranks.push_back(whole_epoch(plain, 2));
+          DataLoader crops(data, augment(), LoaderOptions(options).rank(r).world_size(world));
+          augmented.push_back(whole_epoch(crops, 2));
+        }
+        DataLoader one(data, nullptr, LoaderOptions(options).batch_size(4 * world));
+        DataLoader one_crops(data, augment(), LoaderOptions(options).batch_size(4 * world));
+        const auto single = whole_epoch(one, 2), single_crops = whole_epoch(one_crops, 2);
+        std::vector<int> seen(static_cast<size_t>(n), 0);
+        const auto merged = static_cast<int64_t>(single.size()) - static_cast<int64_t>(ranks[0].size());
+        EXPECT_TRUE(merged == 0 || (merged == 1 && n % (4 * world) < world)) << n << " " << world;
+        for (size_t k = 0; k < ranks[0].size(); ++k) {
+          std::vector<int64_t> united;
+          std::vector<torch::Tensor> images;
+          for (int64_t r = 0; r < world; ++r) {
+            ASSERT_EQ(ranks[static_cast<size_t>(r)].size(), ranks[0].size()) << "every rank runs as many steps";
+            const auto& b = ranks[static_cast<size_t>(r)][k];
+            ASSERT_GT(b.images.size(0), 0) << "no rank gets an empty batch";
+            for (auto i : indices_of(b)) ++seen[static_cast<size_t>(i)], united.push_back(i);
+            images.push_back(augmented[static_cast<size_t>(r)][k].images);
+          }
+          if (merged == 1 && k + 1 == ranks[0].size()) continue;  // the merged last batch spans two
+          // The ranks' batch k is the one-process batch k: the same samples with the same crops.
+          auto expected = indices_of(single[k]);
+          std::sort(expected.begin(), expected.end());
+          std::sort(united.begin(), united.end());
+          EXPECT_EQ(united, expected) << "n " << n << " world " << world << " batch " << k;
+          const auto all = torch::cat(images);
+          ASSERT_EQ(all.size(0), single_crops[k].images.size(0));
+          for (int64_t i = 0; i < all.size(0); ++i) {
+            bool found = false;
+            for (int64_t j = 0; j < single_crops[k].images.size(0) && !found; ++j) found = all[i].equal(single_crops[k].images[j]);
+            EXPECT_TRUE(found) << "rank images are the one-process images (same augmentation draws)";
+          }
+        }
+        for (int s : seen) EXPECT_EQ(s, 1) << "n " << n << " world " << world;
+      }
+  EXPECT_THROW(DataLoader(indexed_dataset(10), nullptr, LoaderOptions().rank(2).world_size(2)), std::invalid_argument);
+  EXPECT_THROW(DataLoader(indexed_dataset(10), nullptr, LoaderOptions().world_size(0)), std::invalid_argument);
+  EXPECT_THROW(DataLoader(indexed_dataset(2), nullptr, LoaderOptions().world_size(3)), std::invalid_argument);
 }
 
 TEST(Loader, IdenticalWhateverTheWorkers) {

@@ -40,6 +40,16 @@ struct LoaderOptions {
   TORCH_ARG(int64_t, prefetch) = 4;
   /// Seed of every random choice (order and augmentation).
   TORCH_ARG(uint64_t, seed) = 0;
+  /// Distributed data parallelism: this process is `rank` of `world_size` (0 ≤ rank < world_size).
+  /// All ranks draw one global order per epoch (the same seed gives the same order everywhere);
+  /// global batch k holds positions [k·B·W, (k+1)·B·W) of that order (B = batch_size, W =
+  /// world_size) and rank r gets every W-th of them from position r. Every sample is seen exactly
+  /// once per epoch by exactly one rank, every rank has the same number of batches, and the union of
+  /// the ranks' batch k is the batch k of one process with batch_size B·W and the same seed (same
+  /// samples, same augmentation draws). Without drop_last, a last global batch of fewer than W
+  /// samples is merged into the one before it, so that no rank gets an empty batch.
+  TORCH_ARG(int64_t, rank) = 0;
+  TORCH_ARG(int64_t, world_size) = 1;
 };
 
 /// Seed of the shuffle of epoch `epoch` (a splitmix64 hash of both).
@@ -52,8 +62,8 @@ uint64_t sample_seed(uint64_t seed, int64_t epoch, int64_t position);
 class DataLoader {
  public:
   /// `transform` may be null: images are then only converted to float32 and divided by 255.
-  /// \throws std::invalid_argument for a null data set, batch_size < 1, workers < 0 or
-  /// prefetch < 0.
+  /// \throws std::invalid_argument for a null data set, batch_size < 1, workers < 0,
+  /// prefetch < 0, a rank outside [0, world_size), or fewer samples than ranks (world_size > 1).
   DataLoader(std::shared_ptr<const Dataset> data, std::shared_ptr<const Transform> transform,
              LoaderOptions options);
   /// Stops the workers (finishing at most the sample each is on) and joins them.
@@ -63,7 +73,8 @@ class DataLoader {
   DataLoader(const DataLoader&) = delete;
   DataLoader& operator=(const DataLoader&) = delete;
 
-  /// floor(N / batch_size) with drop_last, else ceil(N / batch_size).
+  /// floor(N / (B·W)) with drop_last, else ceil(N / (B·W)) (one fewer when the last global batch
+  /// would hold fewer than W samples); B·W = batch_size · world_size.
   int64_t batches_per_epoch() const;
   /// Starts epoch `epoch` (>= 0), skipping its first `skip` batches (0 <= skip <=
   /// batches_per_epoch()) so that next() yields exactly the batches an uninterrupted epoch would
