@@ -2,7 +2,7 @@
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/deepsc DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS deepsc_formats deepsc_core deepsc_sparse deepsc_dictlearn deepsc_conv deepsc_nn deepsc_data deepsc_viz deepsc_train deepsc_robust deepsc_mlcsc
+install(TARGETS deepsc_formats deepsc_core deepsc_sparse deepsc_dictlearn deepsc_conv deepsc_nn deepsc_data deepsc_viz deepsc_train deepsc_robust deepsc_mlcsc deepsc_dist
   EXPORT deepscTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -1,0 +1,185 @@
+// Data-parallel building blocks on loopback: ranks are threads of this process, each with its own
+// Gloo process group over one TCP store (the transport is the one separate processes use).
+#include "deepsc/dist/gradient_sync.h"
+#include "deepsc/dist/process_group.h"
+
+#include <gtest/gtest.h>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <map>
+#include <thread>
+
+namespace {
+
+namespace dd = deepsc::dist;
+
+/// Runs body(rank, group) on `world` threads, one Gloo group each, and rethrows the first failure.
+void run_ranks(int64_t world, const std::function<void(int64_t, c10d::ProcessGroup&)>& body,
+               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  c10d::TCPStoreOptions server_options;
+  server_options.port = 0;  // any free port
+  server_options.isServer = true;
+  server_options.numWorkers = static_cast<size_t>(world);
+  server_options.waitWorkers = false;
+  auto server = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", server_options);
+  std::vector<std::thread> threads;
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(world));
+  for (int64_t r = 0; r < world; ++r) {
+    threads.emplace_back([&, r] {
+      try {
+        c10::intrusive_ptr<c10d::Store> store = server;
+        if (r > 0) {
+          c10d::TCPStoreOptions client;
+          client.port = server->getPort();
+          client.isServer = false;
+          store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", client);
+        }
+        auto group = dd::make_gloo_group(store, r, world, dd::ProcessGroupOptions().timeout(timeout));
+        body(r, *group);
+      } catch (...) {
+        errors[static_cast<size_t>(r)] = std::current_exception();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+TEST(DistributedEnv, ReadsTheLaunchersVariablesAndNamesBadOnes) {
+  std::map<std::string, std::string> vars{{"MASTER_ADDR", "10.0.0.1"}, {"MASTER_PORT", "29400"}, {"RANK", "2"},
+                                          {"WORLD_SIZE", "4"}};
+  const auto lookup = [&vars](const char* name) -> const char* {
+    const auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  };
+  auto env = dd::read_distributed_env(lookup);
+  EXPECT_EQ(env.master_addr, "10.0.0.1");
+  EXPECT_EQ(env.master_port, 29400);
+  EXPECT_EQ(env.rank, 2);
+  EXPECT_EQ(env.world_size, 4);
+  EXPECT_EQ(env.local_rank, 2) << "LOCAL_RANK defaults to RANK";
+  vars["LOCAL_RANK"] = "0";
+  EXPECT_EQ(dd::read_distributed_env(lookup).local_rank, 0);
+  for (const auto& [name, value, needle] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"RANK", "4", "RANK=4 is outside"}, {"WORLD_SIZE", "two", "WORLD_SIZE=two"}, {"MASTER_PORT", "0", "MASTER_PORT"},
+           {"MASTER_ADDR", "", "MASTER_ADDR is not set"}}) {
+    auto saved = vars;
+    vars[name] = value;
+    try {
+      dd::read_distributed_env(lookup);
+      ADD_FAILURE() << name << "=" << value << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    vars = saved;
+  }
+  vars.erase("RANK");
+  EXPECT_THROW(dd::read_distributed_env(lookup), std::invalid_argument);
+}
+
+torch::nn::Sequential small_model() {
+  return torch::nn::Sequential(torch::nn::Linear(6, 5), torch::nn::Tanh(), torch::nn::Linear(5, 3));
+}
+
+TEST(GradientSync, DataParallelStepsEqualOneProcessOnTheUnionOfTheBatches) {
+  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
+  torch::manual_seed(0);
+  const auto x = torch::randn({11, 6}, f64);
+  const auto y = torch::randint(0, 3, {11}, torch::TensorOptions().dtype(torch::kLong));
+  const int64_t steps = 5;
+  // One process: SGD on the mean loss over all 11 samples.
+  auto reference = small_model();
+  reference->to(torch::kDouble);
+  std::vector<torch::Tensor> start;
+  for (const auto& p : reference->parameters()) start.push_back(p.detach().clone());
+  torch::optim::SGD reference_sgd(reference->parameters(), torch::optim::SGDOptions(0.3).momentum(0.9));
+  for (int64_t s = 0; s < steps; ++s) {
+    reference_sgd.zero_grad();
+    torch::nn::functional::cross_entropy(reference->forward(x), y).backward();
+    reference_sgd.step();
+  }
+  for (int64_t world : {2, 3}) {
+    std::vector<std::vector<torch::Tensor>> finals(static_cast<size_t>(world));
+    run_ranks(world, [&](int64_t rank, c10d::ProcessGroup& group) {
+      torch::manual_seed(100 + rank);  // different random starts: the broadcast must fix them
+      auto model = small_model();
+      model->to(torch::kDouble);
+      if (rank == 0) {
+        torch::NoGradGuard no_grad;
+        auto params = model->parameters();
+        for (size_t i = 0; i < params.size(); ++i) params[i].copy_(start[i]);
+      }
+      dd::broadcast_state(group, *model);
+      torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.3).momentum(0.9));
+      // Rank r's share: every world-th sample from r (unequal counts: 11 is not a multiple of 2 or 3).
+      const auto mine = torch::arange(rank, 11, world);
+      const auto xr = x.index_select(0, mine), yr = y.index_select(0, mine);
+      for (int64_t s = 0; s < steps; ++s) {
+        sgd.zero_grad();
+        torch::nn::functional::cross_entropy(model->forward(xr), yr).backward();
+        // Tiny buckets: several all-reduces per step, across parameter boundaries.
+        EXPECT_DOUBLE_EQ(dd::average_gradients(group, *model, static_cast<double>(mine.size(0)), 64), 11.0);
+        sgd.step();
+      }
+      for (const auto& p : model->parameters()) finals[static_cast<size_t>(rank)].push_back(p.detach().clone());
+    });
+    const auto expected = reference->parameters();
+    for (int64_t r = 0; r < world; ++r)
+      for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_TRUE(finals[static_cast<size_t>(r)][i].equal(finals[0][i])) << "ranks identical, world " << world;
+        EXPECT_TRUE(torch::allclose(finals[static_cast<size_t>(r)][i], expected[i], 0, 1e-12))
+            << "world " << world << " rank " << r << " parameter " << i;
+      }
+  }
+}
+
+TEST(GradientSync, BroadcastCopiesBuffersToo) {
+  run_ranks(2, [](int64_t rank, c10d::ProcessGroup& group) {
+    torch::nn::BatchNorm1d norm(4);
+    norm->train();
+    norm->forward(torch::randn({8, 4}) + static_cast<double>(rank));  // different running statistics
+    dd::broadcast_state(group, *norm);
+    std::vector<torch::Tensor> mean{norm->running_mean.clone()};
+    std::vector<torch::Tensor> spread{norm->running_mean.clone()};
+    group.allreduce(spread, c10d::AllreduceOptions{c10d::ReduceOp::MAX})->wait();
+    EXPECT_TRUE(mean[0].equal(spread[0])) << "every rank holds rank 0's running mean";
+  });
+}
+
+TEST(GradientSync, AStalledOrDeadRankMakesTheOthersFailInsteadOfHanging) {
+  // Stalled: rank 1 is alive but never joins the all-reduce; rank 0 fails after the 1.5 s timeout.
+  std::chrono::steady_clock::duration waited{};
+  bool failed = false;
+  run_ranks(
+      2,
+      [&](int64_t rank, c10d::ProcessGroup& group) {
+        if (rank == 1) {
+          std::this_thread::sleep_for(std::chrono::seconds(4));
+          return;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        try {
+          std::vector<torch::Tensor> t{torch::ones({4})};
+          group.allreduce(t)->wait();
+        } catch (const std::exception&) {
+          failed = true;
+        }
+        waited = std::chrono::steady_clock::now() - start;
+      },
+      std::chrono::milliseconds(1500));
+  EXPECT_TRUE(failed);
+  EXPECT_GE(waited, std::chrono::milliseconds(1400));
+  EXPECT_LT(waited, std::chrono::milliseconds(3900)) << "the timeout, not the stalled rank's return, ended the wait";
+  // Dead: rank 1 leaves (its group is destroyed); rank 0's collective fails at once.
+  EXPECT_THROW(run_ranks(2,
+                         [](int64_t rank, c10d::ProcessGroup& group) {
+                           if (rank == 1) return;
+                           std::vector<torch::Tensor> t{torch::ones({4})};
+                           group.allreduce(t)->wait();
+                         },
+                         std::chrono::milliseconds(1500)),
+               std::exception);
+}
+
+}  // namespace
