@@ -26,6 +26,7 @@ Action add_train_command(CLI::App& app);
 Action add_eval_command(CLI::App& app);
 Action add_filters_command(CLI::App& app);
 Action add_benchmark_command(CLI::App& app);
+Action add_launch_command(CLI::App& app);
 /// cmd_attack.cpp: `deepsc attack` (accuracy under adversarial attacks, λ re-chosen).
 Action add_attack_command(CLI::App& app);
 /// cmd_robust.cpp: `deepsc robust` (accuracy under noise: λ sweep, fitted λ(r), per-sample λ).
@@ -74,6 +75,7 @@ int run(int argc, const char* const argv[], std::ostream& out, std::ostream& err
   add(&add_eval_command);
   add(&add_filters_command);
   add(&add_benchmark_command);
+  add(&add_launch_command);
   add(&add_attack_command);
   add(&add_robust_command);
   add(&add_mlcsc_encode_command);

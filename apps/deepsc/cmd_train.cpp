@@ -4,6 +4,8 @@
 #include "command_support.h"
 #include "progress_bar.h"
 
+#include "deepsc/data/message_text.h"
+#include "deepsc/dist/process_group.h"
 #include "deepsc/train/curves_plot.h"
 #include "deepsc/train/trainer.h"
 #include "deepsc/viz/gnuplot.h"
@@ -25,7 +27,8 @@ void plot_curves(const std::string& out, Context& ctx) {
 struct TrainCommand {
   std::string config, out;
   std::vector<std::string> overrides;
-  bool resume = false, json = false;
+  bool resume = false, json = false, distributed = false;
+  double dist_timeout = 300;
 };
 
 void run_train(const TrainCommand& o, Context& ctx) {
@@ -35,14 +38,21 @@ void run_train(const TrainCommand& o, Context& ctx) {
   options.resume = o.resume;
   options.device = parse_device(ctx.runtime.device);
   options.seed = ctx.runtime.seed;
+  if (o.distributed) {
+    const auto env = dist::read_distributed_env();
+    options.group = dist::connect(env, dist::ProcessGroupOptions().timeout(
+                                           std::chrono::milliseconds(static_cast<int64_t>(o.dist_timeout * 1000))));
+  }
+  // Rank 0 speaks for a distributed run; the other ranks only train.
+  const bool speaker = !options.group || options.group->getRank() == 0;
   ProgressBar bar(ctx.err);
-  options.on_step = [&](const train::StepProgress& p) {
+  if (speaker) options.on_step = [&](const train::StepProgress& p) {
     std::ostringstream label;
     label << "epoch " << p.epoch << "/" << p.epochs << " loss " << std::fixed << std::setprecision(4) << p.loss
           << " lr " << std::setprecision(4) << p.lr;
     bar.update(p.step, p.steps, label.str(), p.images_per_second, p.eta_seconds);
   };
-  options.on_epoch = [&](const nlohmann::json& line) {
+  if (speaker) options.on_epoch = [&](const nlohmann::json& line) {
     bar.finish();
     if (o.json) {
       ctx.out << line.dump() << "\n";
@@ -55,7 +65,17 @@ void run_train(const TrainCommand& o, Context& ctx) {
     }
     ctx.out.flush();
   };
-  const auto summary = train::train(config, options);
+  train::TrainSummary summary;
+  try {
+    summary = train::train(config, options);
+  } catch (const std::exception& e) {
+    if (!options.group) throw;
+    // A dead or stalled rank surfaces as a transport error or a timeout in a collective: say who we are.
+    throw std::runtime_error("rank " + std::to_string(options.group->getRank()) + " of " +
+                             std::to_string(options.group->getSize()) + " stopped (a rank died, stalled past " +
+                             "--dist-timeout, or failed): " + data::first_line(e.what()));
+  }
+  if (!speaker) return;
   nlohmann::json done = {{"model", summary.model_name},
                          {"parameters", summary.parameters},
                          {"epochs", summary.state.epochs_done},
@@ -87,6 +107,13 @@ Action add_train_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Run folder (config, metrics.jsonl, checkpoints, summary.json)")->required();
   cmd->add_flag("--resume", o->resume, "Continue the run in --out from its last checkpoint");
   cmd->add_flag("--json", o->json, "Print one JSON line per epoch and a JSON summary");
+  cmd->add_flag("--distributed", o->distributed,
+                "Data-parallel training: this process is RANK of WORLD_SIZE, meeting at MASTER_ADDR:MASTER_PORT "
+                "(set by deepsc launch, torchrun-style launchers or Slurm)");
+  cmd->add_option("--dist-timeout", o->dist_timeout,
+                  "Seconds a rank waits for the others before failing (a dead or stalled rank ends the run)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   return [o](Context& ctx) { run_train(*o, ctx); };
 }
 

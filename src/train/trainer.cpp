@@ -1,5 +1,7 @@
 #include "deepsc/train/trainer.h"
 
+#include "deepsc/dist/gradient_sync.h"
+
 #include "deepsc/data/atomic_file.h"
 #include "deepsc/train/schedule.h"
 
@@ -185,14 +187,24 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     throw std::invalid_argument(options.out_dir + ": the configuration differs from the run being resumed (see " +
                                 config_path.string() + ")");
   }
-  fs::create_directories(dir);
-  write_atomically(config_path, config_text);
+  // Data parallelism (options.group): which share of every global batch is ours; only rank 0 writes.
+  const int64_t rank = options.group ? options.group->getRank() : 0;
+  const int64_t world = options.group ? options.group->getSize() : 1;
+  const bool writer = rank == 0;
+  const auto& o = config.train;
+  if (o.batch_size % world != 0) {
+    throw std::invalid_argument("train.batch_size " + std::to_string(o.batch_size) + " is not a multiple of the " +
+                                std::to_string(world) + " ranks (each loads batch_size / ranks images)");
+  }
+  if (writer) {
+    fs::create_directories(dir);
+    write_atomically(config_path, config_text);
+  }
 
   auto pipeline = build_data(config.data);
   torch::manual_seed(options.seed);
   auto model = build_model(config.model, pipeline.train->channels(), pipeline.train->num_classes());
   model->to(options.device);
-  const auto& o = config.train;
   torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(o.lr)
                                                        .momentum(o.momentum)
                                                        .nesterov(o.nesterov)
@@ -202,7 +214,9 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   const bool drop_last = pipeline.train->size() % o.batch_size == 1;
   data::DataLoader train_loader(pipeline.train, pipeline.train_transform,
                                 data::LoaderOptions()
-                                    .batch_size(o.batch_size)
+                                    .batch_size(o.batch_size / world)
+                                    .rank(rank)
+                                    .world_size(world)
                                     .shuffle(true)
                                     .drop_last(drop_last)
                                     .workers(config.data.workers)
@@ -222,7 +236,8 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     state = load_checkpoint(last_path.string(), *model, &optimizer);
     metrics_text = metrics_up_to(metrics_path, state.epochs_done);
   }
-  write_atomically(metrics_path, metrics_text);
+  if (writer) write_atomically(metrics_path, metrics_text);
+  if (options.group) dist::broadcast_state(*options.group, *model);
 
   TrainSummary summary;
   summary.model_name = config.model.name;
@@ -243,6 +258,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       const auto loss = F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing));
       optimizer.zero_grad();
       loss.backward();
+      if (options.group) dist::average_gradients(*options.group, *model, static_cast<double>(labels.size(0)));
       if (o.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), o.clip_grad_norm);
       optimizer.step();
       project_csc_atoms(*model);
@@ -261,6 +277,14 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       }
     }
     const double train_seconds = seconds_since(start);
+    if (options.group) {
+      // Every rank's share of the epoch's numbers, and rank 0's batch-norm statistics everywhere.
+      std::vector<torch::Tensor> totals{torch::tensor({loss_sum, static_cast<double>(correct), static_cast<double>(seen)},
+                                                      torch::kDouble)};
+      options.group->allreduce(totals)->wait();
+      loss_sum = totals[0][0].item<double>(), correct = totals[0][1].item<int64_t>(), seen = totals[0][2].item<int64_t>();
+      dist::broadcast_state(*options.group, *model);
+    }
     const auto eval = evaluate(*model, test_loader, options.device, o.label_smoothing);
     state.epochs_done = epoch + 1;
     state.seconds += seconds_since(start);
@@ -273,14 +297,18 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                            {"test", eval.to_json()},
                            {"seconds", state.seconds}};
     metrics_text += line.dump() + "\n";
-    write_atomically(metrics_path, metrics_text);
-    write_atomically(dir / "metrics.tsv", metrics_table(metrics_text));
+    if (writer) {
+      write_atomically(metrics_path, metrics_text);
+      write_atomically(dir / "metrics.tsv", metrics_table(metrics_text));
+    }
     if (eval.top1 > state.best_top1) {
       state.best_top1 = eval.top1;
       state.best_epoch = epoch + 1;
-      save_checkpoint(best_path.string(), *model, nullptr, state);
+      if (writer) save_checkpoint(best_path.string(), *model, nullptr, state);
     }
-    save_checkpoint(last_path.string(), *model, &optimizer, state);
+    if (writer) save_checkpoint(last_path.string(), *model, &optimizer, state);
+    // The other ranks wait for the checkpoint, so that a run stopped later resumes from it.
+    if (options.group) options.group->barrier()->wait();
     summary.last = eval;
     if (options.on_epoch) options.on_epoch(line);
   }

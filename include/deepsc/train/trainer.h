@@ -20,6 +20,8 @@
 #include "deepsc/train/checkpoint.h"
 #include "deepsc/train/config.h"
 
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <functional>
@@ -70,6 +72,14 @@ struct TrainOptions {
   std::function<void(const StepProgress&)> on_step;
   /// Called with each epoch's metrics line (may be empty).
   std::function<void(const nlohmann::json&)> on_epoch;
+  /// Data-parallel training over this process group (null: one process). Every rank runs train()
+  /// with the same configuration and seed: rank 0's start is broadcast, each rank loads its share of
+  /// every global batch of train.batch_size images (batch_size / world size each, which must divide),
+  /// gradients are averaged over the ranks weighted by their image counts (deepsc::dist), batch-norm
+  /// statistics are rank 0's (broadcast before each evaluation, as PyTorch's DDP does), metrics are
+  /// summed over the ranks, and only rank 0 writes the run folder. A resumed run reads the run
+  /// folder's checkpoint on every rank (a shared folder), with any world size.
+  c10::intrusive_ptr<c10d::ProcessGroup> group;
 };
 
 struct TrainSummary {

@@ -1,0 +1,71 @@
+"""Data-parallel training with the command line (`deepsc launch`, `deepsc train --distributed`): ranks
+on loopback end with identical parameters equal to a one-process run on the same global batches,
+and a rank that dies makes the others fail within the timeout instead of hanging."""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import torch
+
+import deepsc.nn as dnn
+from conftest import ROOT
+
+CONFIG = os.path.join(ROOT, "configs", "fashion-mnist-ml-ista-quick.yaml")
+# The CNN of the ML-ISTA family (no batch norm), 12 steps of 48 images, no augmentation.
+SETTINGS = ["--set", "model.name=mlcsc-cnn", "--set", "model.unfoldings=0", "--set", "train.max_steps_per_epoch=12",
+            "--set", "train.batch_size=48", "--set", "train.epochs=1", "--seed", "3"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _needs_data():
+    if not os.path.isdir("/usr/share/datasets/fashion-mnist"):
+        pytest.skip("Fashion-MNIST (dataset-fashion-mnist) is not installed")
+
+
+def parameters(run):
+    model = dnn.load_model(run / "checkpoint-last.pt")
+    return {name: tensor.detach().clone() for name, tensor in model.named_parameters()}
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_ranks_equal_one_process_on_the_same_global_batches(tmp_path, cli, ranks):
+    cli("train", "--config", CONFIG, "--out", tmp_path / "one", *SETTINGS)
+    cli("launch", "--nproc", ranks, "--", "train", "--distributed", "--config", CONFIG, "--out", tmp_path / "many",
+        *SETTINGS)
+    one, many = parameters(tmp_path / "one"), parameters(tmp_path / "many")
+    assert one.keys() == many.keys()
+    for name in one:
+        assert torch.allclose(one[name], many[name], rtol=1e-4, atol=1e-5), (name, (one[name] - many[name]).abs().max())
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_dead_rank_ends_the_others_with_an_error_within_the_timeout(tmp_path, cli):
+    program = os.environ.get("DEEPSC_CLI", os.path.join(ROOT, "build", "apps", "deepsc", "deepsc"))
+    port = free_port()
+    ranks = []
+    for rank in range(2):
+        env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2")
+        ranks.append(subprocess.Popen(
+            [program, "train", "--distributed", "--dist-timeout", "5", "--config", CONFIG, "--out", str(tmp_path / "run"),
+             *SETTINGS[:-4], "--set", "train.epochs=50", "--threads", "1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    time.sleep(6)  # both ranks are training
+    assert ranks[0].poll() is None and ranks[1].poll() is None
+    ranks[1].send_signal(signal.SIGKILL)
+    start = time.monotonic()
+    try:
+        _, err = ranks[0].communicate(timeout=60)
+    finally:
+        ranks[0].kill()
+    assert ranks[0].returncode != 0
+    assert time.monotonic() - start < 30, "the surviving rank must not hang"
+    assert err.strip() and len(err.strip().splitlines()[-1]) < 1000
+    print("surviving rank:", round(time.monotonic() - start, 1), "s:", err.strip().splitlines()[-1])
