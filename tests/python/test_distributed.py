@@ -69,3 +69,31 @@ def test_a_dead_rank_ends_the_others_with_an_error_within_the_timeout(tmp_path, 
     assert time.monotonic() - start < 30, "the surviving rank must not hang"
     assert err.strip() and len(err.strip().splitlines()[-1]) < 1000
     print("surviving rank:", round(time.monotonic() - start, 1), "s:", err.strip().splitlines()[-1])
+
+
+def test_a_run_interrupted_on_two_ranks_resumes_on_one(tmp_path, cli):
+    """Ctrl-C to `deepsc launch` after the first epoch's checkpoint; `deepsc train --resume` in one
+    process finishes the run with the parameters of an uninterrupted one-process run."""
+    plain = list(SETTINGS)
+    plain[plain.index("train.epochs=1")] = "train.epochs=3"
+    cli("train", "--config", CONFIG, "--out", tmp_path / "one", *plain)
+    program = os.environ.get("DEEPSC_CLI", os.path.join(ROOT, "build", "apps", "deepsc", "deepsc"))
+    run = tmp_path / "two"
+    launcher = subprocess.Popen([program, "launch", "--nproc", "2", "--", "train", "--distributed", "--config", CONFIG,
+                                 "--out", str(run), *plain, "--threads", "1"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics, checkpoint = run / "metrics.jsonl", run / "checkpoint-last.pt"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and launcher.poll() is None:
+        if checkpoint.exists():  # written atomically at the end of epoch 1
+            launcher.send_signal(signal.SIGINT)  # forwarded to both ranks
+            break
+        time.sleep(0.02)
+    launcher.wait(timeout=60)
+    done = metrics.read_text().count("\n")
+    cli("train", "--config", CONFIG, "--out", run, *plain, "--resume")
+    one, resumed = parameters(tmp_path / "one"), parameters(run)
+    for name in one:
+        assert torch.allclose(one[name], resumed[name], rtol=1e-4, atol=1e-5), (name, done)
+    if done >= 3:
+        pytest.skip("the two-rank run finished before the interrupt; the resume had nothing to do")
