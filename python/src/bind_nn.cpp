@@ -52,6 +52,8 @@ struct CscLayerCore {
 /// A trained checkpoint, its configuration and the normalisation of its data.
 struct TrainedRun {
   train::TrainConfig config;
+  /// The run's data (its test split as configured), kept for data() instead of opened again.
+  train::DataPipeline pipeline;
   std::shared_ptr<nn::Classifier> model;
   std::vector<double> mean, std;
   int64_t channels = 0, classes = 0;
@@ -60,9 +62,9 @@ struct TrainedRun {
 TrainedRun load_run(const std::string& checkpoint, const std::string& config_path, const std::vector<std::string>& overrides) {
   TrainedRun run;
   run.config = train::load_config(config_path, overrides);
-  const auto pipeline = train::build_data(run.config.data);
-  run.mean = pipeline.mean, run.std = pipeline.std;
-  run.channels = pipeline.test->channels(), run.classes = pipeline.test->num_classes();
+  run.pipeline = train::build_data(run.config.data);
+  run.mean = run.pipeline.mean, run.std = run.pipeline.std;
+  run.channels = run.pipeline.test->channels(), run.classes = run.pipeline.test->num_classes();
   run.model = train::build_model(run.config.model, run.channels, run.classes);
   train::load_checkpoint(checkpoint, *run.model, nullptr);
   run.model->eval();
@@ -74,7 +76,7 @@ TrainedRun load_run(const std::string& checkpoint, const std::string& config_pat
 std::pair<torch::Tensor, torch::Tensor> split_data(const TrainedRun& run, const std::string& split, int64_t limit) {
   auto config = run.config;
   config.data.test_split = split;
-  const auto pipeline = train::build_data(config.data);
+  const auto pipeline = split == run.config.data.test_split ? run.pipeline : train::build_data(config.data);
   data::DataLoader loader(pipeline.test, pipeline.test_transform,
                           data::LoaderOptions().batch_size(config.train.eval_batch_size).shuffle(false).workers(config.data.workers));
   std::vector<torch::Tensor> images, labels;
