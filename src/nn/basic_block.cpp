@@ -23,15 +23,15 @@ void BasicBlockImpl::reset() {
   };
   conv1 = nullptr, conv2 = nullptr, csc1 = nullptr, csc2 = nullptr, downsample = nullptr;
   conv3x3(o.in_planes(), o.stride(), "conv1", conv1, csc1);
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(o.planes()));
+  bn1 = register_module("bn1", BatchNorm2d(o.planes()));
   conv3x3(o.planes(), 1, "conv2", conv2, csc2);
-  bn2 = register_module("bn2", torch::nn::BatchNorm2d(o.planes()));
+  bn2 = register_module("bn2", BatchNorm2d(o.planes()));
   if (o.shortcut() && (o.stride() != 1 || o.in_planes() != o.planes())) {
     downsample = register_module(
         "downsample",
         torch::nn::Sequential(
             torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_planes(), o.planes(), 1).stride(o.stride()).bias(false)),
-            torch::nn::BatchNorm2d(o.planes())));
+            BatchNorm2d(o.planes())));
   }
 }
 

@@ -33,7 +33,7 @@ void ResNetImpl::reset() {
     conv1 = register_module(
         "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels(), width0, k).stride(s).padding(p).bias(false)));
   }
-  bn1 = register_module("bn1", torch::nn::BatchNorm2d(width0));
+  bn1 = register_module("bn1", BatchNorm2d(width0));
 
   int64_t in_planes = width0;
   torch::nn::Sequential* stages[] = {&layer1, &layer2, &layer3, &layer4};
@@ -60,7 +60,7 @@ void ResNetImpl::reset() {
       // The layer codes over unit-norm atoms; starting W on the sphere keeps the optimiser's first
       // steps those of the published layer (which projects W in place).
       if (csc->options.normalize_atoms()) csc->project_atoms();
-    } else if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+    } else if (auto* bn = m->as<BatchNorm2d>()) {
       bn->weight.fill_(1);
       bn->bias.zero_();
     }

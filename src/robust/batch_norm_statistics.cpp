@@ -1,5 +1,6 @@
 #include "deepsc/robust/batch_norm_statistics.h"
 
+#include "deepsc/nn/batch_norm.h"
 #include "deepsc/robust/lambda_scope.h"
 
 #include <cmath>
@@ -36,7 +37,8 @@ bool add_batch_norm(torch::nn::Module& module, std::vector<std::shared_ptr<Batch
 std::vector<std::shared_ptr<BatchNormLayer>> batch_norm_layers(torch::nn::Module& model) {
   std::vector<std::shared_ptr<BatchNormLayer>> layers;
   for (const auto& module : model.modules(/*include_self=*/true)) {
-    add_batch_norm<torch::nn::BatchNorm2dImpl>(*module, layers) || add_batch_norm<torch::nn::BatchNorm1dImpl>(*module, layers) ||
+    add_batch_norm<nn::BatchNorm2dImpl>(*module, layers) || add_batch_norm<torch::nn::BatchNorm2dImpl>(*module, layers) ||
+        add_batch_norm<torch::nn::BatchNorm1dImpl>(*module, layers) ||
         add_batch_norm<torch::nn::BatchNorm3dImpl>(*module, layers);
   }
   return layers;

@@ -3,8 +3,9 @@
 #include "deepsc/dist/gradient_sync.h"
 #include "deepsc/dist/process_group.h"
 
+#include "loopback_ranks.h"
+
 #include <gtest/gtest.h>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <map>
 #include <thread>
@@ -12,39 +13,7 @@
 namespace {
 
 namespace dd = deepsc::dist;
-
-/// Runs body(rank, group) on `world` threads, one Gloo group each, and rethrows the first failure.
-void run_ranks(int64_t world, const std::function<void(int64_t, c10d::ProcessGroup&)>& body,
-               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  c10d::TCPStoreOptions server_options;
-  server_options.port = 0;  // any free port
-  server_options.isServer = true;
-  server_options.numWorkers = static_cast<size_t>(world);
-  server_options.waitWorkers = false;
-  auto server = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", server_options);
-  std::vector<std::thread> threads;
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(world));
-  for (int64_t r = 0; r < world; ++r) {
-    threads.emplace_back([&, r] {
-      try {
-        c10::intrusive_ptr<c10d::Store> store = server;
-        if (r > 0) {
-          c10d::TCPStoreOptions client;
-          client.port = server->getPort();
-          client.isServer = false;
-          store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", client);
-        }
-        auto group = dd::make_gloo_group(store, r, world, dd::ProcessGroupOptions().timeout(timeout));
-        body(r, *group);
-      } catch (...) {
-        errors[static_cast<size_t>(r)] = std::current_exception();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-}
+using dd::testing::run_ranks;
 
 TEST(DistributedEnv, ReadsTheLaunchersVariablesAndNamesBadOnes) {
   std::map<std::string, std::string> vars{{"MASTER_ADDR", "10.0.0.1"}, {"MASTER_PORT", "29400"}, {"RANK", "2"},
@@ -101,7 +70,8 @@ TEST(GradientSync, DataParallelStepsEqualOneProcessOnTheUnionOfTheBatches) {
   }
   for (int64_t world : {2, 3}) {
     std::vector<std::vector<torch::Tensor>> finals(static_cast<size_t>(world));
-    run_ranks(world, [&](int64_t rank, c10d::ProcessGroup& group) {
+    run_ranks(world, [&](int64_t rank, const c10::intrusive_ptr<c10d::ProcessGroup>& shared) {
+      auto& group = *shared;
       torch::manual_seed(100 + rank);  // different random starts: the broadcast must fix them
       auto model = small_model();
       model->to(torch::kDouble);
@@ -135,7 +105,8 @@ TEST(GradientSync, DataParallelStepsEqualOneProcessOnTheUnionOfTheBatches) {
 }
 
 TEST(GradientSync, BroadcastCopiesBuffersToo) {
-  run_ranks(2, [](int64_t rank, c10d::ProcessGroup& group) {
+  run_ranks(2, [](int64_t rank, const c10::intrusive_ptr<c10d::ProcessGroup>& shared) {
+    auto& group = *shared;
     torch::nn::BatchNorm1d norm(4);
     norm->train();
     norm->forward(torch::randn({8, 4}) + static_cast<double>(rank));  // different running statistics
@@ -153,7 +124,8 @@ TEST(GradientSync, AStalledOrDeadRankMakesTheOthersFailInsteadOfHanging) {
   bool failed = false;
   run_ranks(
       2,
-      [&](int64_t rank, c10d::ProcessGroup& group) {
+      [&](int64_t rank, const c10::intrusive_ptr<c10d::ProcessGroup>& shared) {
+        auto& group = *shared;
         if (rank == 1) {
           std::this_thread::sleep_for(std::chrono::seconds(4));
           return;
@@ -173,7 +145,8 @@ TEST(GradientSync, AStalledOrDeadRankMakesTheOthersFailInsteadOfHanging) {
   EXPECT_LT(waited, std::chrono::milliseconds(3900)) << "the timeout, not the stalled rank's return, ended the wait";
   // Dead: rank 1 leaves (its group is destroyed); rank 0's collective fails at once.
   EXPECT_THROW(run_ranks(2,
-                         [](int64_t rank, c10d::ProcessGroup& group) {
+                         [](int64_t rank, const c10::intrusive_ptr<c10d::ProcessGroup>& shared) {
+                           auto& group = *shared;
                            if (rank == 1) return;
                            std::vector<torch::Tensor> t{torch::ones({4})};
                            group.allreduce(t)->wait();

@@ -1,3 +1,4 @@
+#include "deepsc/nn/batch_norm.h"
 #include "deepsc/nn/registry.h"
 #include "deepsc/robust/batch_norm_statistics.h"
 #include "deepsc/robust/lambda_scope.h"
@@ -66,7 +67,7 @@ TEST(BatchNormCalibration, TheStemsStatisticsAreTheMeanAndVarianceOfItsCodesAtTh
   EXPECT_LT(larger.running_means[0].sum().item<double>(), one.running_means[0].sum().item<double>());
   // Every batch norm of the network got statistics, not only the stem's.
   size_t batch_norms = 0;
-  for (const auto& module : model->modules()) batch_norms += module->as<torch::nn::BatchNorm2d>() != nullptr;
+  for (const auto& module : model->modules()) batch_norms += module->as<nn::BatchNorm2d>() != nullptr;
   EXPECT_EQ(one.running_means.size(), batch_norms);
   for (size_t i = 0; i < batch_norms; ++i) EXPECT_FALSE(torch::equal(one.running_vars[i], torch::ones_like(one.running_vars[i]))) << i;
 }
@@ -82,7 +83,7 @@ TEST(BatchNormCalibration, LeavesTheModelAsItWas) {
   EXPECT_DOUBLE_EQ(model->csc_layers().front()->options.lambda(), 0.1);
   for (const auto& module : model->modules()) {
     EXPECT_FALSE(module->is_training()) << module->name();
-    if (auto* bn = module->as<torch::nn::BatchNorm2d>()) {
+    if (auto* bn = module->as<nn::BatchNorm2d>()) {
       ASSERT_TRUE(bn->options.momentum().has_value());
       EXPECT_DOUBLE_EQ(*bn->options.momentum(), 0.1);
     }

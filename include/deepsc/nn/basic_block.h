@@ -6,6 +6,7 @@
 /// P is the identity, or a 1×1 convolution of stride s + BN when the shape changes; without the
 /// shortcut the "+ P(x)" is dropped (and P is not created).
 
+#include "deepsc/nn/batch_norm.h"
 #include "deepsc/nn/csc_layer.h"
 
 #include <optional>
@@ -38,7 +39,7 @@ class BasicBlockImpl : public torch::nn::Cloneable<BasicBlockImpl> {
   /// Either conv1/conv2 or csc1/csc2 is set; both are registered as "conv1"/"conv2".
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
   CscLayer csc1{nullptr}, csc2{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr};
   /// The projection P, when needed.
   torch::nn::Sequential downsample{nullptr};
 };

@@ -11,6 +11,7 @@
 /// Initialisation as torchvision: conv (and CSC) weights Kaiming-normal, fan_out, ReLU gain;
 /// BN weight 1, bias 0; Linear as torch::nn::Linear.
 
+#include "deepsc/nn/batch_norm.h"
 #include "deepsc/nn/classifier.h"
 
 namespace deepsc::nn {
@@ -46,7 +47,7 @@ class ResNetImpl : public torch::nn::Cloneable<ResNetImpl>, public Classifier {
   /// Either conv1 or csc1 is set (registered as "conv1").
   torch::nn::Conv2d conv1{nullptr};
   CscLayer csc1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  BatchNorm2d bn1{nullptr};
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
   torch::nn::Linear fc{nullptr};
 
