@@ -181,6 +181,7 @@ TrainConfig parse_config(const std::string& yaml, const std::vector<std::string>
   optim.read("clip_grad_norm", c.train.clip_grad_norm);
   optim.read("eval_batch_size", c.train.eval_batch_size);
   optim.read("max_steps_per_epoch", c.train.max_steps_per_epoch);
+  optim.read("sync_batch_norm", c.train.sync_batch_norm);
   optim.reject_unknown();
 
   require(c.model.width > 0, origin, "model.width", "must be > 0");
@@ -279,6 +280,8 @@ std::string to_yaml(const TrainConfig& c) {
   e << YAML::Key << "label_smoothing" << YAML::Value << c.train.label_smoothing << YAML::Key << "eval_batch_size"
     << YAML::Value << c.train.eval_batch_size;
   e << YAML::Key << "max_steps_per_epoch" << YAML::Value << c.train.max_steps_per_epoch;
+  // Written only when on, so that runs made before the key existed still resume (same config text).
+  if (c.train.sync_batch_norm) e << YAML::Key << "sync_batch_norm" << YAML::Value << true;
   e << YAML::EndMap << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

@@ -1,6 +1,8 @@
 #include "deepsc/train/trainer.h"
 
+#include "deepsc/dist/gradient_reducer.h"
 #include "deepsc/dist/gradient_sync.h"
+#include "deepsc/dist/sync_batch_norm.h"
 
 #include "deepsc/data/atomic_file.h"
 #include "deepsc/train/schedule.h"
@@ -67,6 +69,28 @@ std::vector<double> per_channel(const std::vector<double>& values, int64_t chann
   if (values.size() == 1) return std::vector<double>(channels, values[0]);
   throw std::invalid_argument(key + " has " + std::to_string(values.size()) + " values for images of " +
                               std::to_string(channels) + " channels");
+}
+
+/// One evaluation of the ranks' shares of a data set: sums of every rank's numbers, the slowest
+/// rank's time.
+EvalResult combine_ranks(c10d::ProcessGroup& group, const EvalResult& mine) {
+  const auto n = static_cast<double>(mine.samples);
+  std::vector<double> values{n, mine.loss * n, mine.top1 * n, mine.top5 * n};
+  for (double residual : mine.csc_residuals) values.push_back(residual * n);
+  std::vector<torch::Tensor> sums{torch::tensor(values, torch::kDouble)};
+  group.allreduce(sums)->wait();
+  std::vector<torch::Tensor> slowest{torch::tensor({mine.seconds}, torch::kDouble)};
+  c10d::AllreduceOptions max;
+  max.reduceOp = c10d::ReduceOp::MAX;
+  group.allreduce(slowest, max)->wait();
+  EvalResult all = mine;
+  const auto total = sums[0].accessor<double, 1>();
+  all.samples = static_cast<int64_t>(std::llround(total[0]));
+  const double divisor = all.samples > 0 ? static_cast<double>(all.samples) : 1.0;
+  all.loss = total[1] / divisor, all.top1 = total[2] / divisor, all.top5 = total[3] / divisor;
+  for (size_t i = 0; i < all.csc_residuals.size(); ++i) all.csc_residuals[i] = total[4 + i] / divisor;
+  all.seconds = slowest[0].item<double>();
+  return all;
 }
 
 }  // namespace
@@ -221,9 +245,12 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                                     .drop_last(drop_last)
                                     .workers(config.data.workers)
                                     .seed(options.seed));
+  // Evaluation is sharded too: each rank scores every W-th image, the sums are all-reduced.
   data::DataLoader test_loader(pipeline.test, pipeline.test_transform,
                                data::LoaderOptions()
-                                   .batch_size(o.eval_batch_size)
+                                   .batch_size(std::max<int64_t>(1, o.eval_batch_size / world))
+                                   .rank(rank)
+                                   .world_size(world)
                                    .shuffle(false)
                                    .workers(config.data.workers)
                                    .seed(options.seed));
@@ -237,7 +264,17 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     metrics_text = metrics_up_to(metrics_path, state.epochs_done);
   }
   if (writer) write_atomically(metrics_path, metrics_text);
-  if (options.group) dist::broadcast_state(*options.group, *model);
+  std::unique_ptr<dist::GradientReducer> reducer;
+  if (options.group) {
+    dist::broadcast_state(*options.group, *model);
+    reducer = std::make_unique<dist::GradientReducer>(
+        options.group, model->parameters(), dist::GradientReducerOptions().bucket_bytes(options.bucket_bytes));
+    if (o.sync_batch_norm) dist::synchronize_batch_norm(*model, options.group);
+  }
+  const auto evaluate_test_set = [&] {
+    const auto mine = evaluate(*model, test_loader, options.device, o.label_smoothing);
+    return options.group ? combine_ranks(*options.group, mine) : mine;
+  };
 
   TrainSummary summary;
   summary.model_name = config.model.name;
@@ -257,8 +294,9 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       const auto logits = model->forward(images);
       const auto loss = F::cross_entropy(logits, labels, F::CrossEntropyFuncOptions().label_smoothing(o.label_smoothing));
       optimizer.zero_grad();
+      if (reducer) reducer->prepare(static_cast<double>(labels.size(0)));  // all-reduces overlap backward
       loss.backward();
-      if (options.group) dist::average_gradients(*options.group, *model, static_cast<double>(labels.size(0)));
+      if (reducer) reducer->finish();
       if (o.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), o.clip_grad_norm);
       optimizer.step();
       project_csc_atoms(*model);
@@ -278,14 +316,15 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     }
     const double train_seconds = seconds_since(start);
     if (options.group) {
-      // Every rank's share of the epoch's numbers, and rank 0's batch-norm statistics everywhere.
+      // Every rank's share of the epoch's numbers, and rank 0's batch-norm statistics everywhere
+      // (the same on every rank already with synchronised batch norm).
       std::vector<torch::Tensor> totals{torch::tensor({loss_sum, static_cast<double>(correct), static_cast<double>(seen)},
                                                       torch::kDouble)};
       options.group->allreduce(totals)->wait();
       loss_sum = totals[0][0].item<double>(), correct = totals[0][1].item<int64_t>(), seen = totals[0][2].item<int64_t>();
       dist::broadcast_state(*options.group, *model);
     }
-    const auto eval = evaluate(*model, test_loader, options.device, o.label_smoothing);
+    const auto eval = evaluate_test_set();
     state.epochs_done = epoch + 1;
     state.seconds += seconds_since(start);
     nlohmann::json line = {{"epoch", epoch + 1},
@@ -313,7 +352,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     if (options.on_epoch) options.on_epoch(line);
   }
   if (state.epochs_done >= o.epochs && summary.last.samples == 0) {  // resumed a finished run: report it
-    summary.last = evaluate(*model, test_loader, options.device, o.label_smoothing);
+    summary.last = evaluate_test_set();
   }
   summary.state = state;
   return summary;

@@ -18,7 +18,8 @@
 ///           min_lr (cosine), milestones + gamma (multistep, in epochs), label_smoothing,
 ///           clip_grad_norm (0: off; else the gradients' global ℓ2 norm is clipped to it each step,
 ///           for networks without batch norm such as the unrolled ML-CSC ones),
-///           eval_batch_size, max_steps_per_epoch (0: all; for quick smoke runs)
+///           eval_batch_size, max_steps_per_epoch (0: all; for quick smoke runs),
+///           sync_batch_norm (data-parallel runs: batch norm over the global batch of all ranks)
 
 #include "deepsc/nn/csc_layer.h"
 
@@ -74,6 +75,7 @@ struct OptimConfig {
   double clip_grad_norm = 0.0;
   int64_t eval_batch_size = 256;
   int64_t max_steps_per_epoch = 0;
+  bool sync_batch_norm = false;
 };
 
 struct TrainConfig {

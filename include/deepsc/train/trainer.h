@@ -75,11 +75,16 @@ struct TrainOptions {
   /// Data-parallel training over this process group (null: one process). Every rank runs train()
   /// with the same configuration and seed: rank 0's start is broadcast, each rank loads its share of
   /// every global batch of train.batch_size images (batch_size / world size each, which must divide),
-  /// gradients are averaged over the ranks weighted by their image counts (deepsc::dist), batch-norm
-  /// statistics are rank 0's (broadcast before each evaluation, as PyTorch's DDP does), metrics are
-  /// summed over the ranks, and only rank 0 writes the run folder. A resumed run reads the run
+  /// gradients are averaged over the ranks weighted by their image counts in buckets whose all-reduce
+  /// overlaps backward (dist::GradientReducer), batch norm normalises by each rank's batch with rank
+  /// 0's running statistics (broadcast before each evaluation, as PyTorch's DDP does) or, with
+  /// train.sync_batch_norm, by the global batch (dist::synchronize_batch_norm); the test set is
+  /// sharded over the ranks, metrics are summed over them, and only rank 0 writes the run folder. A resumed run reads the run
   /// folder's checkpoint on every rank (a shared folder), with any world size.
   c10::intrusive_ptr<c10d::ProcessGroup> group;
+  /// Gradient bucket size of a distributed run (dist::GradientReducer): smaller buckets start their
+  /// all-reduce earlier in backward, larger ones send fewer messages.
+  int64_t bucket_bytes = int64_t{25} << 20;
 };
 
 struct TrainSummary {
