@@ -1,6 +1,6 @@
 #include "checkpoint_support.h"
 
-#include "deepsc/train/checkpoint.h"
+#include "deepsc/train/trained_run.h"
 
 #include <filesystem>
 
@@ -31,10 +31,7 @@ train::TrainConfig checkpoint_config(const CheckpointOptions& o) {
 
 std::shared_ptr<nn::Classifier> load_model(const CheckpointOptions& o, const train::TrainConfig& config,
                                            const data::Dataset& data, const torch::Device& device) {
-  auto model = train::build_model(config.model, data.channels(), data.num_classes());
-  train::load_checkpoint(o.checkpoint, *model, nullptr);
-  model->to(device);
-  return model;
+  return train::load_trained_model(o.checkpoint, config.model, data.channels(), data.num_classes(), device);
 }
 
 void add_data_options(CLI::App* cmd, CheckpointOptions& o, const std::string& split_help) {
@@ -42,14 +39,10 @@ void add_data_options(CLI::App* cmd, CheckpointOptions& o, const std::string& sp
   cmd->add_option("--split", o.split, split_help)->capture_default_str();
 }
 
-LoadedRun load_run(const CheckpointOptions& o, const torch::Device& device) {
-  LoadedRun run;
-  run.config = checkpoint_config(o);
-  run.config.data.test_split = o.split;
-  run.pipeline = train::build_data(run.config.data);
-  run.model = load_model(o, run.config, *run.pipeline.test, device);
-  run.model->eval();
-  return run;
+train::TrainedRun load_run(const CheckpointOptions& o, const torch::Device& device) {
+  auto config = checkpoint_config(o);
+  config.data.test_split = o.split;
+  return train::load_trained_run(o.checkpoint, config, device);
 }
 
 std::function<torch::Tensor(const torch::Tensor&)> normaliser(const train::DataPipeline& pipeline,

@@ -3,7 +3,7 @@
 // flags naming the checkpoint, its run configuration and the data, and loading the model.
 #include "cli.h"
 
-#include "deepsc/train/trainer.h"
+#include "deepsc/train/trained_run.h"
 
 #include <functional>
 #include <memory>
@@ -36,12 +36,7 @@ void add_data_options(CLI::App* cmd, CheckpointOptions& o, const std::string& sp
 
 /// A trained run ready to evaluate: its configuration with --split as the test split, its data,
 /// and the model in eval mode on `device`.
-struct LoadedRun {
-  train::TrainConfig config;
-  train::DataPipeline pipeline;
-  std::shared_ptr<nn::Classifier> model;
-};
-LoadedRun load_run(const CheckpointOptions& o, const torch::Device& device);
+train::TrainedRun load_run(const CheckpointOptions& o, const torch::Device& device);
 
 /// (x − mean) / std of the run's data, for images in [0, 1] on `device`.
 std::function<torch::Tensor(const torch::Tensor&)> normaliser(const train::DataPipeline& pipeline,

@@ -12,7 +12,7 @@
 #include "deepsc/nn/csc_layer.h"
 #include "deepsc/train/checkpoint.h"
 #include "deepsc/train/config.h"
-#include "deepsc/train/trainer.h"
+#include "deepsc/train/trained_run.h"
 
 #include <optional>
 
@@ -49,26 +49,10 @@ struct CscLayerCore {
   }
 };
 
-/// A trained checkpoint, its configuration and the normalisation of its data.
-struct TrainedRun {
-  train::TrainConfig config;
-  /// The run's data (its test split as configured), kept for data() instead of opened again.
-  train::DataPipeline pipeline;
-  std::shared_ptr<nn::Classifier> model;
-  std::vector<double> mean, std;
-  int64_t channels = 0, classes = 0;
-};
+using train::TrainedRun;
 
 TrainedRun load_run(const std::string& checkpoint, const std::string& config_path, const std::vector<std::string>& overrides) {
-  TrainedRun run;
-  run.config = train::load_config(config_path, overrides);
-  run.pipeline = train::build_data(run.config.data);
-  run.mean = run.pipeline.mean, run.std = run.pipeline.std;
-  run.channels = run.pipeline.test->channels(), run.classes = run.pipeline.test->num_classes();
-  run.model = train::build_model(run.config.model, run.channels, run.classes);
-  train::load_checkpoint(checkpoint, *run.model, nullptr);
-  run.model->eval();
-  return run;
+  return train::load_trained_run(checkpoint, train::load_config(config_path, overrides));
 }
 
 /// Normalised images [N, C, H, W] and labels [N] of a split, in data order, through the run's
@@ -151,10 +135,10 @@ void bind_nn(py::module_& m) {
   py::class_<TrainedRun>(m, "TrainedRun", "A model trained by deepsc train, with its configuration")
       .def_property_readonly("model_name", [](const TrainedRun& r) { return r.config.model.name; })
       .def_property_readonly("data_kind", [](const TrainedRun& r) { return r.config.data.kind; })
-      .def_readonly("mean", &TrainedRun::mean)
-      .def_readonly("std", &TrainedRun::std)
-      .def_readonly("channels", &TrainedRun::channels)
-      .def_readonly("classes", &TrainedRun::classes)
+      .def_property_readonly("mean", [](const TrainedRun& r) { return r.pipeline.mean; })
+      .def_property_readonly("std", [](const TrainedRun& r) { return r.pipeline.std; })
+      .def_property_readonly("channels", [](const TrainedRun& r) { return r.pipeline.test->channels(); })
+      .def_property_readonly("classes", [](const TrainedRun& r) { return r.pipeline.test->num_classes(); })
       .def("forward", [](TrainedRun& r, const torch::Tensor& x) {
         check_float_tensor(x, "the images", {4}, false);
         return r.model->forward(x);
