@@ -1,14 +1,19 @@
 // deepsc benchmark train: training throughput (images/s) and peak memory of a model on random
-// data, for side-by-side comparisons (bench/compare_training.py runs the same models in PyTorch).
+// data, for side-by-side comparisons (bench/compare_training.py runs the same models in PyTorch),
+// in one process or data-parallel with --distributed (bench/distributed_throughput.py). The timed
+// loop is train::measure_training_throughput; this file parses options and prints.
 #include "cli.h"
 #include "command_support.h"
+#include "distributed_support.h"
 
 #include "deepsc/nn/registry.h"
+#include "deepsc/train/throughput.h"
 #include "deepsc/train/trainer.h"
 
+#include <cmath>
 #include <fstream>
-#include <sstream>
 #include <iomanip>
+#include <sstream>
 
 namespace deepsc::cli {
 
@@ -22,6 +27,10 @@ struct BenchmarkOptions {
   /// model.unfoldings=3 for an unrolled network.
   std::vector<std::string> sets;
   bool json = false;
+  /// Data-parallel over the ranks of the launcher's environment (as `deepsc train --distributed`).
+  DistributedOptions distributed;
+  bool no_overlap = false;
+  double bucket_mb = 25;
 };
 
 /// "CxHxW" → {C, H, W}.
@@ -58,6 +67,55 @@ double peak_resident_mib() {
   return -1;
 }
 
+/// The measurement, with a failure of a distributed run saying which rank stopped.
+train::ThroughputResult measure(nn::Classifier& model, const train::ThroughputOptions& options) {
+  try {
+    return train::measure_training_throughput(model, options);
+  } catch (const std::invalid_argument&) {
+    throw;  // the same bad option on every rank
+  } catch (const std::exception& e) {
+    if (!options.group()) throw;
+    throw rank_failure(*options.group(), e);
+  }
+}
+
+void print_json(const BenchmarkOptions& o, const std::vector<int64_t>& dims, const torch::Device& device,
+                const train::ThroughputResult& r, Context& ctx) {
+  nlohmann::json line{{"model", o.model},          {"input", dims},      {"batch", o.batch},
+                      {"steps", o.steps},          {"width", o.width},   {"parameters", r.parameters}, {"sets", o.sets},
+                      {"seconds", r.seconds},      {"images_per_second", r.images_per_second},
+                      {"threads", at::get_num_threads()},
+                      {"peak_resident_mib", peak_resident_mib()}, {"device", device.str()}};
+  if (o.distributed.enabled) {
+    line.update({{"ranks", r.ranks},
+                 {"batch_per_rank", r.batch_per_rank},
+                 {"allreduce_seconds_per_step", r.allreduce_seconds_per_step},
+                 {"exposed_communication_seconds_per_step", r.exposed_communication_seconds_per_step},
+                 {"gradient_bytes", r.gradient_bytes},
+                 {"buckets", r.buckets},
+                 {"bucket_mb", o.bucket_mb},
+                 {"overlap", !o.no_overlap}});
+  }
+  ctx.out << line.dump() << "\n";
+}
+
+void print_text(const BenchmarkOptions& o, const train::ThroughputResult& r, Context& ctx) {
+  ctx.out << o.model << " " << o.input << " batch " << o.batch << ": " << std::fixed << std::setprecision(1)
+          << r.images_per_second << " images/s (" << o.steps << " steps in " << std::setprecision(2) << r.seconds
+          << " s, ";
+  if (o.distributed.enabled) {
+    ctx.out << r.ranks << " ranks x " << r.batch_per_rank << " images, " << at::get_num_threads()
+            << " threads each), all-reduce " << std::setprecision(1) << 1e3 * r.allreduce_seconds_per_step
+            << " ms/step, exposed " << 1e3 * r.exposed_communication_seconds_per_step << " ms/step ("
+            << (o.no_overlap ? "no overlap" : "overlapped") << "), gradient " << std::setprecision(2)
+            << r.gradient_bytes / 1048576.0 << " MiB in " << r.buckets << " buckets, rank 0 peak resident "
+            << std::setprecision(0) << peak_resident_mib() << " MiB\n";
+  } else {
+    ctx.out << at::get_num_threads() << " threads), peak resident " << std::setprecision(0) << peak_resident_mib()
+            << " MiB\n";
+  }
+}
+
 void run_benchmark(const BenchmarkOptions& o, Context& ctx) {
   const auto dims = parse_input(o.input);
   const auto device = parse_device(ctx.runtime.device);
@@ -69,40 +127,22 @@ void run_benchmark(const BenchmarkOptions& o, Context& ctx) {
   }
   const auto config = train::parse_config("", overrides, "benchmark");
   auto model = train::build_model(config.model, dims[0], o.classes);
-  model->to(device);
-  model->train();
-  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9).weight_decay(5e-4));
-  auto images = torch::randn({o.batch, dims[0], dims[1], dims[2]}, torch::TensorOptions().device(device));
-  auto labels = torch::randint(o.classes, {o.batch}, torch::TensorOptions().dtype(torch::kLong).device(device));
-  auto step = [&] {
-    optimizer.zero_grad();
-    auto loss = torch::nn::functional::cross_entropy(model->forward(images), labels);
-    loss.backward();
-    optimizer.step();
-    train::project_csc_atoms(*model);  // the atoms back on the sphere, as the trainer does
-  };
-  for (int64_t i = 0; i < o.warmup; ++i) step();
-  synchronize(device);
-  Stopwatch clock;
-  for (int64_t i = 0; i < o.steps; ++i) step();
-  synchronize(device);
-  const double seconds = clock.seconds();
-  const double rate = o.batch * o.steps / seconds;
-  int64_t parameters = 0;
-  for (const auto& p : model->parameters()) parameters += p.numel();
+  const auto group = connect_ranks(o.distributed);
+  const auto result = measure(*model, train::ThroughputOptions()
+                                          .input(dims)
+                                          .batch(o.batch)
+                                          .classes(o.classes)
+                                          .warmup(o.warmup)
+                                          .steps(o.steps)
+                                          .device(device)
+                                          .group(group)
+                                          .bucket_bytes(static_cast<int64_t>(std::llround(o.bucket_mb * 1048576.0)))
+                                          .overlap(!o.no_overlap));
+  if (group && group->getRank() != 0) return;  // rank 0 speaks for the run
   if (o.json) {
-    ctx.out << nlohmann::json{{"model", o.model},          {"input", dims},      {"batch", o.batch},
-                              {"steps", o.steps},          {"width", o.width},   {"parameters", parameters}, {"sets", o.sets},
-                              {"seconds", seconds},        {"images_per_second", rate},
-                              {"threads", at::get_num_threads()},
-                              {"peak_resident_mib", peak_resident_mib()}, {"device", device.str()}}
-                   .dump()
-            << "\n";
+    print_json(o, dims, device, result, ctx);
   } else {
-    ctx.out << o.model << " " << o.input << " batch " << o.batch << ": " << std::fixed << std::setprecision(1) << rate
-            << " images/s (" << o.steps << " steps in " << std::setprecision(2) << seconds << " s, "
-            << at::get_num_threads() << " threads), peak resident " << std::setprecision(0) << peak_resident_mib()
-            << " MiB\n";
+    print_text(o, result, ctx);
   }
 }
 
@@ -116,7 +156,9 @@ Action add_benchmark_command(CLI::App& app) {
   train->fallthrough();  // --threads, --device, --seed belong to `benchmark` but may follow `train`
   train->add_option("--model", o->model, "Registry name (resnet18, sdnet18, ...)")->capture_default_str();
   train->add_option("--input", o->input, "Image size CxHxW")->capture_default_str();
-  train->add_option("--batch", o->batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  train->add_option("--batch", o->batch, "Batch size (the global batch with --distributed)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   train->add_option("--steps", o->steps, "Timed steps")->check(CLI::PositiveNumber)->capture_default_str();
   train->add_option("--warmup", o->warmup, "Untimed steps first")->check(CLI::NonNegativeNumber)->capture_default_str();
   train->add_option("--classes", o->classes, "Number of classes")->check(CLI::PositiveNumber)->capture_default_str();
@@ -124,6 +166,16 @@ Action add_benchmark_command(CLI::App& app) {
   train->add_option("--stem", o->stem, "cifar | imagenet")->capture_default_str();
   train->add_option("--set", o->sets, "Model option as in a preset's model section, e.g. model.unfoldings=3 (repeatable)");
   train->add_flag("--json", o->json, "Print a JSON line");
+  auto* distributed = add_distributed_options(
+      train, o->distributed,
+      "Data-parallel (deepsc launch --nproc N -- benchmark train --distributed ...; --batch is the global batch, "
+      "rank 0 prints)");
+  train->add_option("--bucket-mb", o->bucket_mb, "Gradient bucket size in MiB")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str()
+      ->needs(distributed);
+  train->add_flag("--no-overlap", o->no_overlap, "All-reduce the gradient after backward instead of during it")
+      ->needs(distributed);
   return [o](Context& ctx) { run_benchmark(*o, ctx); };
 }
 

@@ -2,10 +2,9 @@
 // with a progress bar, per-epoch metrics and atomic checkpoints (--resume continues a killed run).
 #include "cli.h"
 #include "command_support.h"
+#include "distributed_support.h"
 #include "progress_bar.h"
 
-#include "deepsc/data/message_text.h"
-#include "deepsc/dist/process_group.h"
 #include "deepsc/train/curves_plot.h"
 #include "deepsc/train/trainer.h"
 #include "deepsc/viz/gnuplot.h"
@@ -27,8 +26,8 @@ void plot_curves(const std::string& out, Context& ctx) {
 struct TrainCommand {
   std::string config, out;
   std::vector<std::string> overrides;
-  bool resume = false, json = false, distributed = false;
-  double dist_timeout = 300;
+  bool resume = false, json = false;
+  DistributedOptions distributed;
 };
 
 void run_train(const TrainCommand& o, Context& ctx) {
@@ -38,11 +37,7 @@ void run_train(const TrainCommand& o, Context& ctx) {
   options.resume = o.resume;
   options.device = parse_device(ctx.runtime.device);
   options.seed = ctx.runtime.seed;
-  if (o.distributed) {
-    const auto env = dist::read_distributed_env();
-    options.group = dist::connect(env, dist::ProcessGroupOptions().timeout(
-                                           std::chrono::milliseconds(static_cast<int64_t>(o.dist_timeout * 1000))));
-  }
+  options.group = connect_ranks(o.distributed);
   // Rank 0 speaks for a distributed run; the other ranks only train.
   const bool speaker = !options.group || options.group->getRank() == 0;
   ProgressBar bar(ctx.err);
@@ -70,10 +65,7 @@ void run_train(const TrainCommand& o, Context& ctx) {
     summary = train::train(config, options);
   } catch (const std::exception& e) {
     if (!options.group) throw;
-    // A dead or stalled rank surfaces as a transport error or a timeout in a collective: say who we are.
-    throw std::runtime_error("rank " + std::to_string(options.group->getRank()) + " of " +
-                             std::to_string(options.group->getSize()) + " stopped (a rank died, stalled past " +
-                             "--dist-timeout, or failed): " + data::first_line(e.what()));
+    throw rank_failure(*options.group, e);
   }
   if (!speaker) return;
   nlohmann::json done = {{"model", summary.model_name},
@@ -107,13 +99,7 @@ Action add_train_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Run folder (config, metrics.jsonl, checkpoints, summary.json)")->required();
   cmd->add_flag("--resume", o->resume, "Continue the run in --out from its last checkpoint");
   cmd->add_flag("--json", o->json, "Print one JSON line per epoch and a JSON summary");
-  cmd->add_flag("--distributed", o->distributed,
-                "Data-parallel training: this process is RANK of WORLD_SIZE, meeting at MASTER_ADDR:MASTER_PORT "
-                "(set by deepsc launch, torchrun-style launchers or Slurm)");
-  cmd->add_option("--dist-timeout", o->dist_timeout,
-                  "Seconds a rank waits for the others before failing (a dead or stalled rank ends the run)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_distributed_options(cmd, o->distributed, "Data-parallel training");
   return [o](Context& ctx) { run_train(*o, ctx); };
 }
 

@@ -55,7 +55,11 @@ c10::intrusive_ptr<c10d::ProcessGroup> make_gloo_group(const c10::intrusive_ptr<
     throw std::invalid_argument("rank " + std::to_string(rank) + " outside [0, " + std::to_string(world_size) + ")");
   }
   auto gloo = c10d::ProcessGroupGloo::Options::create(options.timeout());
-  gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  // The network interface: GLOO_SOCKET_IFNAME (as PyTorch reads it), else the one the host name resolves to.
+  const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
+  gloo->devices.push_back(interface != nullptr && *interface != '\0'
+                              ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
+                              : c10d::ProcessGroupGloo::createDefaultDevice());
   return c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(rank), static_cast<int>(world_size), gloo);
 }
 
