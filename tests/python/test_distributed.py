@@ -141,3 +141,28 @@ def test_a_run_interrupted_on_two_ranks_resumes_on_one(tmp_path, cli):
         assert torch.allclose(one[name], resumed[name], rtol=1e-4, atol=1e-5), (name, done)
     if done >= 3:
         pytest.skip("the two-rank run finished before the interrupt; the resume had nothing to do")
+
+
+def test_benchmark_on_two_ranks_reports_global_throughput_and_communication(cli):
+    """`deepsc launch --nproc 2 -- benchmark train --distributed`: one JSON line from rank 0 with the global
+    batch split over the ranks and the communication it measured; bad combinations are refused."""
+    out = cli("launch", "--nproc", 2, "--", "benchmark", "train", "--distributed", "--model", "mlcsc-cnn", "--set",
+              "model.unfoldings=0", "--input", "1x28x28", "--batch", 32, "--steps", 3, "--warmup", 1, "--bucket-mb",
+              0.05, "--json")
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, out  # rank 0 speaks for the run
+    row = json.loads(lines[0])
+    assert row["ranks"] == 2 and row["batch_per_rank"] == 16 and row["batch"] == 32
+    assert row["images_per_second"] > 0 and row["allreduce_seconds_per_step"] > 0
+    assert row["exposed_communication_seconds_per_step"] >= 0
+    parameters_bytes = 4 * row["parameters"]
+    assert row["gradient_bytes"] == parameters_bytes
+    assert row["buckets"] > 1  # a 2.3 MiB gradient in buckets of at most 0.05 MiB (a larger tensor alone)
+    program = os.environ.get("DEEPSC_CLI", os.path.join(ROOT, "build", "apps", "deepsc", "deepsc"))
+    for args, message in [
+        (["launch", "--nproc", "2", "--", "benchmark", "train", "--distributed", "--batch", "33", "--steps", "1"],
+         "not divisible"),
+        (["benchmark", "train", "--no-overlap", "--steps", "1"], "requires --distributed"),
+    ]:
+        done = subprocess.run([program, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode != 0 and message in done.stderr, done.stderr
