@@ -1,6 +1,7 @@
-// The overlapping gradient reducer on loopback ranks: N data-parallel steps equal N one-process steps
-// on the union of the batches, the buckets' all-reduces start inside backward, and the hooks stay
-// out of the way outside prepare() … finish().
+// Gradient averaging on loopback ranks: N data-parallel steps (the overlapping reducer, and
+// average_gradients after backward) equal N one-process steps on the union of the batches, the
+// reducer's all-reduces start inside backward, and its hooks stay out of the way outside
+// prepare() … finish().
 #include "deepsc/dist/gradient_reducer.h"
 #include "deepsc/dist/gradient_sync.h"
 
@@ -41,7 +42,10 @@ std::vector<torch::Tensor> one_process(const std::vector<torch::Tensor>& start, 
   return out;
 }
 
-TEST(GradientReducer, OverlappedStepsEqualOneProcessOnTheUnionOfTheBatches) {
+/// How a rank averages its gradients in the equality test.
+enum class Averaging { overlapped, after_backward, average_gradients };
+
+TEST(GradientReducer, DataParallelStepsEqualOneProcessOnTheUnionOfTheBatches) {
   torch::manual_seed(0);
   const auto x = torch::randn({11, 6}, doubles);
   const auto y = torch::randint(0, 3, {11}, torch::TensorOptions().dtype(torch::kLong));
@@ -53,7 +57,8 @@ TEST(GradientReducer, OverlappedStepsEqualOneProcessOnTheUnionOfTheBatches) {
     for (const auto& p : model->parameters()) start.push_back(p.detach().clone());
   }
   const auto expected = one_process(start, x, y, steps);
-  for (const bool overlap : {true, false}) {
+  for (const auto averaging : {Averaging::overlapped, Averaging::after_backward, Averaging::average_gradients}) {
+    const bool overlap = averaging == Averaging::overlapped;
     for (int64_t world : {2, 3}) {
       std::vector<std::vector<torch::Tensor>> finals(static_cast<size_t>(world));
       std::vector<dd::ReducerTimes> times(static_cast<size_t>(world));
@@ -76,9 +81,15 @@ TEST(GradientReducer, OverlappedStepsEqualOneProcessOnTheUnionOfTheBatches) {
         const auto xr = x.index_select(0, mine), yr = y.index_select(0, mine);
         for (int64_t s = 0; s < steps; ++s) {
           sgd.zero_grad();
-          reducer.prepare(static_cast<double>(mine.size(0)));
-          torch::nn::functional::cross_entropy(model->forward(xr), yr).backward();
-          EXPECT_DOUBLE_EQ(reducer.finish(), 11.0);
+          const auto n = static_cast<double>(mine.size(0));
+          if (averaging == Averaging::average_gradients) {
+            torch::nn::functional::cross_entropy(model->forward(xr), yr).backward();
+            EXPECT_DOUBLE_EQ(dd::average_gradients(*group, *model, n, 64), 11.0);  // 64-byte buckets
+          } else {
+            reducer.prepare(n);
+            torch::nn::functional::cross_entropy(model->forward(xr), yr).backward();
+            EXPECT_DOUBLE_EQ(reducer.finish(), 11.0);
+          }
           sgd.step();
         }
         for (const auto& p : model->parameters()) finals[static_cast<size_t>(rank)].push_back(p.detach().clone());
@@ -88,13 +99,13 @@ TEST(GradientReducer, OverlappedStepsEqualOneProcessOnTheUnionOfTheBatches) {
       for (int64_t r = 0; r < world; ++r) {
         const auto& t = times[static_cast<size_t>(r)];
         EXPECT_GE(buckets[static_cast<size_t>(r)], 4);
-        EXPECT_EQ(t.steps, steps);
+        EXPECT_EQ(t.steps, averaging == Averaging::average_gradients ? 0 : steps);
         // Every parameter gets its gradient in backward, so with overlap every bucket starts there.
         EXPECT_EQ(t.overlapped_buckets, overlap ? steps * buckets[static_cast<size_t>(r)] : 0);
         for (size_t i = 0; i < expected.size(); ++i) {
           EXPECT_TRUE(finals[static_cast<size_t>(r)][i].equal(finals[0][i])) << "ranks identical, world " << world;
           EXPECT_TRUE(torch::allclose(finals[static_cast<size_t>(r)][i], expected[i], 0, 1e-12))
-              << "overlap " << overlap << " world " << world << " rank " << r << " parameter " << i;
+              << "averaging " << static_cast<int>(averaging) << " world " << world << " rank " << r << " parameter " << i;
         }
       }
     }

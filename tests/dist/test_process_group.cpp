@@ -47,63 +47,6 @@ TEST(DistributedEnv, ReadsTheLaunchersVariablesAndNamesBadOnes) {
   EXPECT_THROW(dd::read_distributed_env(lookup), std::invalid_argument);
 }
 
-torch::nn::Sequential small_model() {
-  return torch::nn::Sequential(torch::nn::Linear(6, 5), torch::nn::Tanh(), torch::nn::Linear(5, 3));
-}
-
-TEST(GradientSync, DataParallelStepsEqualOneProcessOnTheUnionOfTheBatches) {
-  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
-  torch::manual_seed(0);
-  const auto x = torch::randn({11, 6}, f64);
-  const auto y = torch::randint(0, 3, {11}, torch::TensorOptions().dtype(torch::kLong));
-  const int64_t steps = 5;
-  // One process: SGD on the mean loss over all 11 samples.
-  auto reference = small_model();
-  reference->to(torch::kDouble);
-  std::vector<torch::Tensor> start;
-  for (const auto& p : reference->parameters()) start.push_back(p.detach().clone());
-  torch::optim::SGD reference_sgd(reference->parameters(), torch::optim::SGDOptions(0.3).momentum(0.9));
-  for (int64_t s = 0; s < steps; ++s) {
-    reference_sgd.zero_grad();
-    torch::nn::functional::cross_entropy(reference->forward(x), y).backward();
-    reference_sgd.step();
-  }
-  for (int64_t world : {2, 3}) {
-    std::vector<std::vector<torch::Tensor>> finals(static_cast<size_t>(world));
-    run_ranks(world, [&](int64_t rank, const c10::intrusive_ptr<c10d::ProcessGroup>& shared) {
-      auto& group = *shared;
-      torch::manual_seed(100 + rank);  // different random starts: the broadcast must fix them
-      auto model = small_model();
-      model->to(torch::kDouble);
-      if (rank == 0) {
-        torch::NoGradGuard no_grad;
-        auto params = model->parameters();
-        for (size_t i = 0; i < params.size(); ++i) params[i].copy_(start[i]);
-      }
-      dd::broadcast_state(group, *model);
-      torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.3).momentum(0.9));
-      // Rank r's share: every world-th sample from r (unequal counts: 11 is not a multiple of 2 or 3).
-      const auto mine = torch::arange(rank, 11, world);
-      const auto xr = x.index_select(0, mine), yr = y.index_select(0, mine);
-      for (int64_t s = 0; s < steps; ++s) {
-        sgd.zero_grad();
-        torch::nn::functional::cross_entropy(model->forward(xr), yr).backward();
-        // Tiny buckets: several all-reduces per step, across parameter boundaries.
-        EXPECT_DOUBLE_EQ(dd::average_gradients(group, *model, static_cast<double>(mine.size(0)), 64), 11.0);
-        sgd.step();
-      }
-      for (const auto& p : model->parameters()) finals[static_cast<size_t>(rank)].push_back(p.detach().clone());
-    });
-    const auto expected = reference->parameters();
-    for (int64_t r = 0; r < world; ++r)
-      for (size_t i = 0; i < expected.size(); ++i) {
-        EXPECT_TRUE(finals[static_cast<size_t>(r)][i].equal(finals[0][i])) << "ranks identical, world " << world;
-        EXPECT_TRUE(torch::allclose(finals[static_cast<size_t>(r)][i], expected[i], 0, 1e-12))
-            << "world " << world << " rank " << r << " parameter " << i;
-      }
-  }
-}
-
 TEST(GradientSync, BroadcastCopiesBuffersToo) {
   run_ranks(2, [](int64_t rank, const c10::intrusive_ptr<c10d::ProcessGroup>& shared) {
     auto& group = *shared;
