@@ -26,7 +26,7 @@ struct PatchDenoiseCommand {
   int64_t patch = 8, atoms = 256, learn_iterations = 10, learn_patches = 40000, stride = 1;
   double gain = dictlearn::PatchDenoiseOptions(1).gain();
   double blend = dictlearn::PatchDenoiseOptions(1).blend();
-  bool add_noise = false, json = false;
+  bool add_noise = false, json = false, no_atom_swaps = false;
 };
 
 /// The dictionary of the run: a file, the DCT, or learned from the noisy picture.
@@ -56,13 +56,14 @@ ChosenDictionary choose_dictionary(const PatchDenoiseCommand& o, const torch::Te
                                                                   .iterations(o.learn_iterations)
                                                                   .patches(o.learn_patches)
                                                                   .gain(o.gain)
-                                                                  .seed(ctx.runtime.seed));
+                                                                  .seed(ctx.runtime.seed)
+                                                                  .swap_atoms(!o.no_atom_swaps));
   return {learned.atoms, "K-SVD on the noisy picture", learned};
 }
 
 nlohmann::json learning_json(const PatchDenoiseCommand& o, const dictlearn::DenoisingDictionary& learned) {
   return {{"algo", "ksvd"},         {"sparsity", learned.sparsity},  {"error_bound", learned.error_bound},
-          {"iterations", o.learn_iterations}, {"patches", o.learn_patches}, {"seconds", learned.seconds}};
+          {"iterations", o.learn_iterations}, {"patches", o.learn_patches}, {"seconds", learned.seconds}, {"atom_swaps", !o.no_atom_swaps}};
 }
 
 void run_patch_denoise(const PatchDenoiseCommand& o, Context& ctx) {
@@ -132,6 +133,7 @@ Action add_denoise_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--noisy-out", o->noisy_out, "Also write the noisy input as PNG (clipped, 8 bits)");
   cmd->add_option("--save-dict", o->save_dict, "Also write the dictionary used as D.npy [p*p, m]");
+  cmd->add_flag("--no-atom-swaps", o->no_atom_swaps, "K-SVD as published, without atom swaps (see learn-dict)");
   cmd->add_flag("--json", o->json, "Print a JSON report");
   return [o](Context& ctx) { run_patch_denoise(*o, ctx); };
 }

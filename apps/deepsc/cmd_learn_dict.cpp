@@ -28,7 +28,7 @@ struct LearnDictCommand {
   std::string algo = "online", out, png, holdout, checkpoint, save_patches, save_holdout;
   int64_t atoms = 256, sparsity = 0, iterations = 0, batch = 256, eval_every = 0, checkpoint_every = 10;
   double lambda = 0, learning_rate = 0, holdout_fraction = 0.1, error_bound = 0;
-  bool resume = false, json = false;
+  bool resume = false, json = false, no_atom_swaps = false;
 };
 
 /// ksvd/mod sweep the whole set each iteration; the others take one mini-batch.
@@ -76,7 +76,8 @@ dictlearn::LearnOptions learn_options(const LearnDictCommand& o, dictlearn::Algo
       .eval_every(o.eval_every > 0 ? o.eval_every : std::max<int64_t>(1, iterations / 20))
       .checkpoint(o.checkpoint)
       .checkpoint_every(o.checkpoint_every)
-      .resume(o.resume);
+      .resume(o.resume)
+      .swap_atoms(!o.no_atom_swaps);
 }
 
 /// The progress bar's line: iterations, rate, ETA, the objective and the last held-out objective.
@@ -97,12 +98,13 @@ nlohmann::json report_json(const LearnDictCommand& o, const PreparedPatches& pre
                            const torch::Tensor& dictionary, double prepare_seconds, double learn_seconds) {
   const auto& last = result.history.back();
   nlohmann::json report{{"command", "learn-dict"}, {"algo", dictlearn::algorithm_name(dictlearn::parse_algorithm(o.algo))},
-                        {"atoms", o.atoms}, {"patch", prepared.patch}, {"dimension", dictionary.size(0)},
+                        {"atoms", o.atoms}, {"patch", prepared.patch > 0 ? nlohmann::json(prepared.patch) : nlohmann::json()},
+                        {"dimension", dictionary.size(0)},
                         {"training_patches", prepared.train.size(0)},
                         {"holdout_patches", prepared.holdout.defined() ? prepared.holdout.size(0) : 0},
                         {"whitening", prepared.whitening}, {"lambda", o.lambda}, {"sparsity", o.sparsity},
                         {"error_bound", o.error_bound}, {"iterations", last.iteration}, {"batch", o.batch},
-                        {"objective", last.objective}, {"replaced_atoms", result.replaced_atoms},
+                        {"objective", last.objective}, {"replaced_atoms", result.replaced_atoms}, {"swapped_atoms", result.swapped_atoms},
                         {"prepare_seconds", prepare_seconds}, {"learn_seconds", learn_seconds},
                         {"threads", at::get_num_threads()}, {"out", o.out}, {"png", o.png},
                         {"history", history_json(result.history)}};
@@ -113,13 +115,20 @@ nlohmann::json report_json(const LearnDictCommand& o, const PreparedPatches& pre
 void print_summary(std::ostream& out, const LearnDictCommand& o, const PreparedPatches& prepared,
                    const dictlearn::LearnResult& result, double learn_seconds) {
   const auto& last = result.history.back();
-  out << "learned " << o.atoms << " atoms of " << prepared.patch << "x" << prepared.patch << " ("
+  out << "learned " << o.atoms << " atoms of ";
+  if (prepared.patch > 0) {
+    out << prepared.patch << "x" << prepared.patch;
+  } else {
+    out << "length " << prepared.train.size(1);
+  }
+  out << " ("
       << dictlearn::algorithm_name(dictlearn::parse_algorithm(o.algo)) << ", " << last.iteration << " iterations, "
       << prepared.train.size(0) << " patches";
   if (!prepared.whitening.empty() && prepared.whitening != "none") out << ", " << prepared.whitening << " whitening";
   out << ") in " << std::setprecision(3) << learn_seconds << " s: objective " << std::setprecision(6) << last.objective;
   if (!std::isnan(last.holdout_objective)) out << ", held-out " << last.holdout_objective;
   if (result.replaced_atoms > 0) out << ", " << result.replaced_atoms << " unused atoms replaced";
+  if (result.swapped_atoms > 0) out << ", " << result.swapped_atoms / 2 << " atom swaps";
   out << " -> " << o.out << (o.png.empty() ? "" : ", " + o.png) << "\n";
 }
 
@@ -130,6 +139,11 @@ void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
 
   Stopwatch clock;
   auto prepared = prepare_patches(o.source, o.holdout, o.holdout_fraction, ctx);
+  const bool image_patches = prepared.patch > 0;
+  if (!o.png.empty() && !image_patches) {
+    throw std::invalid_argument("--png: rows of length " + std::to_string(prepared.train.size(1)) +
+                                " are not p x p image patches, so the atoms have no picture");
+  }
   if (!o.save_patches.empty()) data::save_npy(o.save_patches, prepared.train);
   if (!o.save_holdout.empty()) {
     if (!prepared.holdout.defined()) throw std::invalid_argument("--save-holdout: no patches are held out (--holdout-fraction 0)");
@@ -154,21 +168,21 @@ void run_learn_dict(const LearnDictCommand& o, Context& ctx) {
   if (!o.png.empty()) viz::write_dictionary_png(o.png, dictionary, 1, 0, viz::visible_scale(prepared.patch));
 
   auto report = report_json(o, prepared, result, dictionary, prepare_seconds, learn_seconds);
-  std::string statistics;
-  report["statistics"] = atom_statistics_report(dictionary, ctx.runtime.seed, &statistics);
+  std::string statistics;  // spatial statistics of the atoms: image patches only
+  if (image_patches) report["statistics"] = atom_statistics_report(dictionary, ctx.runtime.seed, &statistics);
   if (o.json) {
     ctx.out << report.dump() << "\n";
     return;
   }
   print_summary(ctx.out, o, prepared, result, learn_seconds);
-  ctx.out << statistics << "\n";
+  if (image_patches) ctx.out << statistics << "\n";
 }
 
 }  // namespace
 
 Action add_learn_dict_command(CLI::App& app) {
   auto o = std::make_shared<LearnDictCommand>();
-  auto* cmd = app.add_subcommand("learn-dict", "Learn a dense dictionary D [p*p, m] from natural-image patches");
+  auto* cmd = app.add_subcommand("learn-dict", "Learn a dense dictionary D [n, m] from natural-image patches or any signals");
   add_patch_source_options(cmd, o->source);
   cmd->add_option("--atoms", o->atoms, "m, number of atoms")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--algo", o->algo, "olshausen-field | online | ksvd | mod")->capture_default_str();
@@ -195,6 +209,9 @@ Action add_learn_dict_command(CLI::App& app) {
   cmd->add_option("--checkpoint", o->checkpoint, "Learner state, rewritten atomically every --checkpoint-every iterations");
   cmd->add_option("--checkpoint-every", o->checkpoint_every, "Iterations between checkpoints")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_flag("--resume", o->resume, "Continue from --checkpoint when it exists");
+  cmd->add_flag("--no-atom-swaps", o->no_atom_swaps,
+                "ksvd/mod as published: no splitting of atoms that blend two directions into the place of atoms that "
+                "carry little");
   cmd->add_flag("--json", o->json, "Print a JSON report (with the objective history)");
   return [o](Context& ctx) { run_learn_dict(*o, ctx); };
 }

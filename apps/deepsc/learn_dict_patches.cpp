@@ -12,7 +12,7 @@ namespace deepsc::cli {
 
 CLI::Option* add_patch_source_options(CLI::App* cmd, PatchSource& s) {
   auto* images = cmd->add_option("--images", s.images, "Folder of natural images (.png/.jpg; made grey)");
-  auto* patches = cmd->add_option("--patches", s.patches, "Patch matrix .npy [N, n], one patch per row, used as it is");
+  auto* patches = cmd->add_option("--patches", s.patches, "Signals .npy [N, n], one per row, used as they are: p x p image patches (n = p*p) or rows of any length n");
   images->excludes(patches);
   cmd->add_option("--patch", s.patch, "p: patches are p x p")->check(CLI::Range(2, 64))->capture_default_str();
   cmd->add_option("--samples", s.samples, "Patches drawn from the images (held-out ones included)")
@@ -31,10 +31,7 @@ PreparedPatches prepare_patches(const PatchSource& s, const std::string& holdout
   PreparedPatches out;
   if (!s.patches.empty()) {
     const auto all = load_float_array(s.patches, "--patches", 2);
-    out.patch = square_side(all.size(1));
-    if (out.patch == 0)
-      throw std::invalid_argument("--patches " + s.patches + ": rows of length " + std::to_string(all.size(1)) +
-                                  " are not p x p patches");
+    out.patch = square_side(all.size(1));  // 0: rows of any other length (audio frames, features, ...)
     out.whitening = "none";
     if (holdout.defined() && holdout.size(1) != all.size(1))
       throw std::invalid_argument("--holdout " + holdout_path + ": rows of length " + std::to_string(holdout.size(1)) +

@@ -14,7 +14,7 @@ namespace deepsc::cli {
 /// Where the patches come from and how they are made; filled by add_patch_source_options.
 struct PatchSource {
   std::string images;       // folder of PNG/JPEG pictures, or
-  std::string patches;      // a .npy patch matrix [N, n] used as it is
+  std::string patches;      // a .npy matrix [N, n] of signals (any n; image patches when n = p²) used as it is
   int64_t patch = 12;       // p: patches are p × p (n = p²)
   int64_t samples = 50000;  // patches drawn from the images (held-out ones included)
   std::string whiten = "of";  // none | of (1/f filter on whole images) | zca (on the patches)
@@ -27,7 +27,7 @@ CLI::Option* add_patch_source_options(CLI::App* cmd, PatchSource& source);
 struct PreparedPatches {
   torch::Tensor train;    // [N, n] float32, CPU
   torch::Tensor holdout;  // [H, n] or undefined
-  int64_t patch = 0;      // p, with n = p²
+  int64_t patch = 0;      // p, with n = p²; 0 when the rows of a --patches file are not p × p patches
   std::string whitening;  // what was applied ("none" for a patch file)
 };
 

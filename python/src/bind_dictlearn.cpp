@@ -26,6 +26,7 @@ struct LearnRun {
   torch::Tensor dictionary;
   py::list history;
   int64_t replaced_atoms = 0;
+  int64_t swapped_atoms = 0;
 };
 
 LearnRun learn(const torch::Tensor& signals, LearnOptions options, const py::object& callback) {
@@ -45,6 +46,7 @@ LearnRun learn(const torch::Tensor& signals, LearnOptions options, const py::obj
   LearnRun run;
   run.dictionary = result.dictionary;
   run.replaced_atoms = result.replaced_atoms;
+  run.swapped_atoms = result.swapped_atoms;
   for (const auto& p : result.history) run.history.append(progress_dict(p));
   return run;
 }
@@ -91,12 +93,14 @@ void bind_dictlearn(py::module_& m) {
                     &LearnOptions::ksvd_power_iterations);
   property<LearnOptions, bool>(o, "replace_dead_atoms", &LearnOptions::replace_dead_atoms, &LearnOptions::replace_dead_atoms);
   property<LearnOptions, double>(o, "duplicate_threshold", &LearnOptions::duplicate_threshold, &LearnOptions::duplicate_threshold);
+  property<LearnOptions, bool>(o, "swap_atoms", &LearnOptions::swap_atoms, &LearnOptions::swap_atoms);
   property<LearnOptions, int64_t>(o, "dead_atom_window", &LearnOptions::dead_atom_window, &LearnOptions::dead_atom_window);
 
   py::class_<LearnRun>(m, "LearnResult", "A finished dictionary learning run")
       .def_readonly("dictionary", &LearnRun::dictionary)
       .def_readonly("history", &LearnRun::history)
-      .def_readonly("replaced_atoms", &LearnRun::replaced_atoms);
+      .def_readonly("replaced_atoms", &LearnRun::replaced_atoms)
+      .def_readonly("swapped_atoms", &LearnRun::swapped_atoms);
   m.def("learn_dictionary", &learn, py::arg("signals"), py::arg("options"), py::arg("callback") = py::none());
   m.def(
       "dictionary_objective",

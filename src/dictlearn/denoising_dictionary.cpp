@@ -55,7 +55,8 @@ DenoisingDictionary learn_denoising_dictionary(const torch::Tensor& noisy, const
                                                 .error_bound(learned.error_bound)
                                                 .iterations(o.iterations())
                                                 .initial(initial)
-                                                .seed(o.seed()))
+                                                .seed(o.seed())
+                                                .swap_atoms(o.swap_atoms()))
                       .dictionary;
   learned.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return learned;

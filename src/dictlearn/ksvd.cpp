@@ -144,7 +144,11 @@ double ksvd_step(Problem& problem, LearnerState& state, int64_t t) {
     update_atoms_generic(state.atoms, residual, supports, o.ksvd_power_iterations());
   }
 
-  replace_dead_atoms(problem, state, t, [&] { return residual; });
+  // The codes after the update: X's support with the updated coefficients.
+  auto updated = torch::zeros_like(x).t().contiguous();
+  updated.masked_scatter_(x.t() != 0, supports.values);
+  const auto spared = swap_atoms_if_enabled(problem, state, updated.t(), residual);
+  replace_dead_atoms(problem, state, t, [&] { return residual; }, spared);
   return coded.objective;
 }
 

@@ -273,14 +273,25 @@ sparse::SolverResult omp_codes(const sparse::DenseDictionary& dict, const torch:
 
 void count_usage(LearnerState& state, const torch::Tensor& codes) { state.usage.add_((codes != 0).sum(0)); }
 
+std::vector<int64_t> swap_atoms_if_enabled(const Problem& problem, LearnerState& state, const torch::Tensor& codes,
+                                           const torch::Tensor& residual) {
+  if (!problem.options.swap_atoms()) return {};
+  auto changed = swap_atoms(state.atoms, codes, residual);
+  state.swapped += static_cast<int64_t>(changed.size());
+  return changed;
+}
+
 void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t,
-                        const std::function<torch::Tensor()>& residuals) {
+                        const std::function<torch::Tensor()>& residuals, const std::vector<int64_t>& spared) {
   if (!problem.options.replace_dead_atoms() || (t + 1) % problem.window != 0) return;
   auto& atoms = state.atoms;
   // |⟨d_i, d_j⟩| for i < j: atom j is a near-duplicate when an earlier atom is that close.
   const auto overlap = torch::mm(atoms, atoms.t()).abs_().triu_(1);
   const auto norms = torch::linalg_vector_norm(atoms, 2, {1}, false, c10::nullopt);
-  const auto dead = (state.usage == 0) | (overlap > problem.options.duplicate_threshold()).any(0) | (norms < 0.5);
+  auto dead = (state.usage == 0) | (overlap > problem.options.duplicate_threshold()).any(0) | (norms < 0.5);
+  if (!spared.empty()) {  // atoms just set by a swap: unused so far by construction
+    dead.index_fill_(0, torch::tensor(spared, torch::kLong).to(dead.device()), false);
+  }
   state.usage.zero_();
   auto index = torch::nonzero(dead).squeeze(1);
   if (index.size(0) == 0) return;

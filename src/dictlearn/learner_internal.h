@@ -63,6 +63,7 @@ struct LearnerState {
   torch::Tensor holdout_codes;  // ℓ1 learners: the held-out codes of the last evaluation (warm start)
   int64_t iteration = 0;        // completed iterations
   int64_t replaced = 0;         // atoms replaced so far
+  int64_t swapped = 0;          // atoms changed by atom swaps so far (two per swap)
   double seconds = 0;           // wall time of the iterations done
   std::vector<LearnProgress> history;
 };
@@ -96,7 +97,18 @@ void count_usage(LearnerState& state, const torch::Tensor& codes);
 /// signals; called only when something is replaced), normalised; zeroes the online statistics of
 /// the replaced atoms; restarts the window.
 void replace_dead_atoms(const Problem& problem, LearnerState& state, int64_t t,
-                        const std::function<torch::Tensor()>& residuals);
+                        const std::function<torch::Tensor()>& residuals, const std::vector<int64_t>& spared = {});
+
+/// Atom swaps (atom_swap.cpp; K-SVD and MOD after their dictionary update): up to max(1, m/10)
+/// times, the atom whose part of the signals is best explained by two directions instead of one
+/// becomes one of them and the atom that costs least to drop becomes the other, when the gain
+/// exceeds the cost. atoms: Dᵀ [m, n] (unit rows, changed in place); codes [N, m] with respect to
+/// these atoms; residual [N, n] = Y − codes·atoms. Returns the atoms changed (two per swap).
+std::vector<int64_t> swap_atoms(torch::Tensor& atoms, const torch::Tensor& codes, const torch::Tensor& residual);
+
+/// swap_atoms() when options.swap_atoms(), counted in state.swapped; returns the atoms changed.
+std::vector<int64_t> swap_atoms_if_enabled(const Problem& problem, LearnerState& state, const torch::Tensor& codes,
+                                           const torch::Tensor& residual);
 
 /// dictionary_objective() of the held-out signals at the current atoms; for the ℓ1 learners
 /// warm-started from (and updating) state.holdout_codes, solved to the same duality gap.

@@ -24,7 +24,7 @@ namespace detail {
 
 namespace {
 
-constexpr double kFormatVersion = 2;  // 2: the error bound joined the fingerprint
+constexpr double kFormatVersion = 3;  // 2: the error bound joined the fingerprint; 3: atom swaps
 
 /// What a checkpoint must agree on with the run resuming it, name by name.
 std::vector<std::pair<std::string, double>> fingerprint(const Problem& p) {
@@ -47,7 +47,8 @@ std::vector<std::pair<std::string, double>> fingerprint(const Problem& p) {
           {"ksvd power iterations", static_cast<double>(o.ksvd_power_iterations())},
           {"dead-atom replacement", o.replace_dead_atoms() ? 1.0 : 0.0},
           {"dead-atom window", static_cast<double>(p.window)},
-          {"duplicate threshold", o.duplicate_threshold()}};
+          {"duplicate threshold", o.duplicate_threshold()},
+          {"atom swaps", o.swap_atoms() ? 1.0 : 0.0}};
 }
 
 torch::Tensor fingerprint_tensor(const Problem& p) {
@@ -101,7 +102,7 @@ void save_state(const std::string& path, const Problem& problem, const LearnerSt
   write_optional(archive, "power_vector", s.power_vector);
   write_optional(archive, "holdout_codes", s.holdout_codes);
   archive.write("usage", s.usage.cpu());
-  archive.write("counters", torch::tensor({s.iteration, s.replaced}, torch::kLong));
+  archive.write("counters", torch::tensor({s.iteration, s.replaced, s.swapped}, torch::kLong));
   archive.write("seconds", torch::tensor({s.seconds}, torch::kDouble));
   archive.write("history", history_tensor(s.history));
   data::write_file_atomically_with(path, [&](const std::string& temporary) { archive.save_to(temporary); });
@@ -142,6 +143,7 @@ LearnerState load_state(const std::string& path, const Problem& problem) {
     s.holdout_codes = read_optional(archive, "holdout_codes", opts);
     s.iteration = counters[0].item<int64_t>();
     s.replaced = counters[1].item<int64_t>();
+    s.swapped = counters[2].item<int64_t>();
     s.seconds = seconds[0].item<double>();
     s.history = history_of(history);
   } catch (const std::invalid_argument&) {
@@ -206,6 +208,7 @@ LearnResult learn_dictionary(const torch::Tensor& signals, const LearnOptions& o
   result.dictionary = state.atoms.t().contiguous();
   result.history = std::move(state.history);
   result.replaced_atoms = state.replaced;
+  result.swapped_atoms = state.swapped;
   return result;
 }
 

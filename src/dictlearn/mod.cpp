@@ -32,8 +32,12 @@ double mod_step(Problem& problem, LearnerState& state, int64_t t) {
   state.atoms.copy_(solved);
   normalize_rows(state.atoms);
 
-  // Residual of the update itself: Y − X Dᵀ with the unnormalised D (normalising rescales only).
-  replace_dead_atoms(problem, state, t, [&] { return torch::addmm(y, x, solved, 1, -1); });
+  // Residual of the update itself: Y − X Dᵀ with the unnormalised D (normalising rescales only);
+  // the codes of the normalised atoms carry the norms.
+  const auto residual = torch::addmm(y, x, solved, 1, -1);
+  const auto norms = torch::linalg_vector_norm(solved, 2, {1}, false, c10::nullopt);
+  const auto spared = swap_atoms_if_enabled(problem, state, x * norms, residual);
+  replace_dead_atoms(problem, state, t, [&] { return residual; }, spared);
   return coded.objective;
 }
 

@@ -74,6 +74,33 @@ TEST_F(CliDictionary, LearnDictKsvdOnPatchesRecoversTheDictionaryAndReportsTheOb
   EXPECT_TRUE(j["statistics"].contains("random"));
 }
 
+// Rows of any length (here 20: signals of 3 atoms of a random 20 × 50 dictionary, the synthetic
+// experiment of Aharon et al. 2006): learned like patches, without a picture or atom statistics.
+TEST_F(CliDictionary, LearnDictAcceptsRowsOfAnyLength) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  auto truth = torch::randn({20, 50}, gen, torch::kDouble);
+  truth /= truth.norm(2, {0}, true);
+  const auto support = torch::rand({1500, 50}, gen, torch::kDouble).argsort(int64_t{1}).narrow(1, 0, 3);
+  const auto codes = torch::zeros({1500, 50}, torch::kDouble).scatter_(1, support, torch::rand({1500, 3}, gen, torch::kDouble) * 2 - 1);
+  save_npy(path("signals20.npy"), codes.mm(truth.t()));
+  auto r = run({"learn-dict", "--patches", path("signals20.npy"), "--algo", "ksvd", "--atoms", "50", "--sparsity", "3",
+                "--iterations", "80", "--holdout-fraction", "0", "--out", path("D20.npy"), "--json", "--threads", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto d = load_npy(path("D20.npy"));
+  ASSERT_EQ(d.sizes(), (std::vector<int64_t>{20, 50}));
+  EXPECT_GE(recovered(d, truth), 0.9);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["patch"].is_null());
+  EXPECT_EQ(j["dimension"], 20);
+  EXPECT_FALSE(j.contains("statistics"));
+  EXPECT_GT(j["swapped_atoms"].get<int64_t>(), 0);
+  auto text = run({"learn-dict", "--patches", path("signals20.npy"), "--algo", "mod", "--atoms", "50", "--sparsity", "3",
+                   "--iterations", "5", "--out", path("D20mod.npy"), "--no-atom-swaps", "--threads", "2"});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("50 atoms of length 20"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("atom swaps"), std::string::npos) << text.out;
+}
+
 TEST_F(CliDictionary, LearnDictResumedRunEndsWhereAnUninterruptedOneDoes) {
   const std::vector<std::string> common = {"learn-dict", "--patches", path("Y.npy"), "--algo", "online", "--atoms", "24",
                                            "--lambda", "0.1", "--batch", "64", "--threads", "2"};
@@ -166,7 +193,8 @@ TEST_F(CliDictionary, BadInputsGiveOneLineErrorsAndNoOutputFile) {
       {{"learn-dict", "--patches", path("Y.npy"), "--algo", "ksvd", "--sparsity", "3", "--error-bound", "-1"}, "--error-bound: Value -1 not in range"},
       {{"learn-dict", "--patches", path("Y.npy"), "--algo", "sgd", "--lambda", "0.1"}, "unknown dictionary-learning algorithm 'sgd'"},
       {{"learn-dict", "--patches", path("junk.npy"), "--lambda", "0.1"}, "junk.npy: bad magic: not a .npy file"},
-      {{"learn-dict", "--patches", path("odd.npy"), "--lambda", "0.1"}, "rows of length 7 are not p x p patches"},
+      {{"learn-dict", "--patches", path("odd.npy"), "--lambda", "0.1", "--png", path("atoms.png")},
+       "--png: rows of length 7 are not p x p image patches"},
       {{"learn-dict", "--patches", path("Y.npy"), "--images", path("pictures"), "--lambda", "0.1"}, "--images excludes --patches"},
       {{"learn-dict", "--lambda", "0.1"}, "give --images DIR or --patches P.npy"},
       {{"learn-dict", "--images", path("no-such-folder"), "--lambda", "0.1"}, "no-such-folder: not a directory"},

@@ -118,6 +118,80 @@ INSTANTIATE_TEST_SUITE_P(DictionaryLearning, DictionaryLearningRecovery,
                                   (info.param.dtype == torch::kDouble ? "_float64" : "_float32");
                          });
 
+// The synthetic experiment of Aharon, Elad & Bruckstein (2006, section V-A): a random 20 × 50
+// dictionary, 1,500 signals of 3 atoms with i.i.d. coefficients uniform in [−1, 1] at random
+// positions, white Gaussian noise at an SNR of 30, 20 or 10 dB (or none), 80 iterations of K = 3
+// from data signals; an atom is found when a learned one has 1 − |⟨d, d̂⟩| < 0.01.
+
+/// The experiment's signals Y [1500, 20] and dictionary D [20, 50] for `seed`; snr_db < 0: no noise.
+Planted aharon_experiment(uint64_t seed, double snr_db) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto d = torch::randn({20, 50}, gen, torch::kDouble);
+  d = d / d.norm(2, {0}, true);
+  const int64_t count = 1500;
+  const auto support = torch::argsort(torch::rand({count, 50}, gen, torch::kDouble), 1, false).narrow(1, 0, 3);
+  const auto values = torch::rand({count, 3}, gen, torch::kDouble) * 2 - 1;
+  auto y = torch::zeros({count, 50}, torch::kDouble).scatter_(1, support, values).mm(d.t());
+  if (snr_db >= 0) {
+    const double noise_power = y.square().mean().item<double>() / std::pow(10.0, snr_db / 10);
+    y = y + std::sqrt(noise_power) * torch::randn({count, 20}, gen, torch::kDouble);
+  }
+  return {d, y};
+}
+
+struct AharonCase {
+  Algorithm algorithm;
+  double snr_db;
+  double mean = 0.96, worst = 0.90;  // the goal; MOD at 10 dB falls short of it (measured 0.93, 0.84)
+};
+
+class AharonExperiment : public ::testing::TestWithParam<AharonCase> {};
+
+// With atom swaps K-SVD finds ≥ 96% of the atoms on average over 4 seeds and ≥ 90% at every seed at
+// every noise level, and so does MOD down to 20 dB (the learners as published stall at 76–96%:
+// see the next test). At 10 dB MOD finds 93% (84% at its worst seed): several of its atoms end
+// within 0.96–0.99 of a generating atom, short of the 0.99 the experiment asks.
+TEST_P(AharonExperiment, KsvdAndModFindTheGeneratingAtoms) {
+  const auto c = GetParam();
+  double sum = 0, worst = 1;
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    const auto data = aharon_experiment(seed, c.snr_db);
+    const auto options = LearnOptions(50).algorithm(c.algorithm).sparsity(3).iterations(80).seed(seed);
+    const double found = recovered_fraction(dl::learn_dictionary(data.signals, options).dictionary, data.dictionary);
+    sum += found, worst = std::min(worst, found);
+  }
+  EXPECT_GE(sum / 4, c.mean);
+  EXPECT_GE(worst, c.worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(DictionaryLearning, AharonExperiment,
+                         ::testing::Values(AharonCase{Algorithm::Ksvd, -1}, AharonCase{Algorithm::Ksvd, 30},
+                                           AharonCase{Algorithm::Ksvd, 20}, AharonCase{Algorithm::Ksvd, 10},
+                                           AharonCase{Algorithm::Mod, -1}, AharonCase{Algorithm::Mod, 20},
+                                           AharonCase{Algorithm::Mod, 10, 0.9, 0.8}),
+                         [](const auto& info) {
+                           const double snr = info.param.snr_db;
+                           return test_name(info.param.algorithm) +
+                                  (snr < 0 ? std::string("_noiseless") : "_snr" + std::to_string(static_cast<int>(snr)));
+                         });
+
+// The swaps are what finds the last atoms: without them K-SVD stalls in local minima where one atom
+// blends two generating atoms, and on the noiseless experiment finds fewer atoms at some seed.
+TEST(AharonExperimentSwaps, WithoutSwapsKsvdStallsWhereWithThemItDoesNot) {
+  double with = 0, without = 0;
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    const auto data = aharon_experiment(seed, -1);
+    auto options = LearnOptions(50).algorithm(Algorithm::Ksvd).sparsity(3).iterations(80).seed(seed);
+    const auto swapped = dl::learn_dictionary(data.signals, options);
+    with += recovered_fraction(swapped.dictionary, data.dictionary);
+    without += recovered_fraction(dl::learn_dictionary(data.signals, options.swap_atoms(false)).dictionary,
+                                  data.dictionary);
+    EXPECT_GT(swapped.swapped_atoms, 0);
+    EXPECT_EQ(swapped.swapped_atoms % 2, 0) << "atoms change in pairs";
+  }
+  EXPECT_GT(with, without);
+}
+
 // Error-constrained coding (Elad & Aharon): signals of 1 and of 4 planted atoms (n = 64, m = 96, a
 // regime where OMP finds the planted supports) plus noise σ, coded to ‖r‖₂ ≤ ε = 1.3·√n·σ with a
 // cap K = 8 well above both. Started, as Elad & Aharon start from the DCT, from a guess near the
@@ -190,12 +264,13 @@ TEST(DictionaryLearningObjective, OlshausenFieldHeldOutObjectiveApproachesThePla
 
 // Each K-SVD / MOD pass lowers the objective: the dictionary step minimises it for the codes, and
 // the next codes are OMP's, which is not an exact minimiser (hence a small tolerance). Atom
-// replacement is off here: replacing an atom that some signals still use may cost a little.
+// replacement and swaps are off here: replacing an atom that some signals still use, or a swap
+// (judged by first-order estimates), may cost a little at the pass where it happens.
 TEST(DictionaryLearningObjective, KsvdAndModDecreaseEveryPass) {
   const auto data = planted(20, 40, 4000, 3, 0.01, 3);
   for (const auto algorithm : {Algorithm::Ksvd, Algorithm::Mod}) {
     const auto result =
-        dl::learn_dictionary(data.signals, planted_options(algorithm, 20, 40).replace_dead_atoms(false));
+        dl::learn_dictionary(data.signals, planted_options(algorithm, 20, 40).replace_dead_atoms(false).swap_atoms(false));
     ASSERT_EQ(result.history.size(), 20u);
     for (size_t i = 1; i < result.history.size(); ++i) {
       EXPECT_LE(result.history[i].objective, result.history[i - 1].objective * (1 + 1e-3))
@@ -266,9 +341,10 @@ TEST(DictionaryLearningAtoms, DuplicatedStartingAtomsAreReplaced) {
   auto start = torch::randn({16, 32}, gen, torch::kDouble);
   for (int64_t j = 1; j <= 4; ++j) start.select(1, j).copy_(start.select(1, 0));  // atoms 1–4 = atom 0
   for (const auto algorithm : {Algorithm::OlshausenField, Algorithm::Online, Algorithm::Ksvd, Algorithm::Mod}) {
-    // One dead-atom window: the duplicates are caught at its end.
-    const auto result =
-        dl::learn_dictionary(data.signals, planted_options(algorithm, 1).initial(start).dead_atom_window(1));
+    // One dead-atom window: the duplicates are caught at its end (swaps off: they would take the
+    // unused copies first).
+    const auto result = dl::learn_dictionary(
+        data.signals, planted_options(algorithm, 1).initial(start).dead_atom_window(1).swap_atoms(false));
     // OMP picks one of identical atoms, so the ℓ0 learners leave all four copies unused; coordinate
     // descent may spread a code over copies, which the update then moves apart.
     const bool l0 = algorithm == Algorithm::Ksvd || algorithm == Algorithm::Mod;
@@ -291,12 +367,20 @@ TEST(DictionaryLearningAtoms, AnUnusedAtomIsReplacedByADirectionOfTheData) {
   start = start / start.norm(2, {0}, true);
   start.select(1, 31).zero_();
   start[15][31] = 1;
-  const auto result = dl::learn_dictionary(data.signals, planted_options(Algorithm::Ksvd, 1).initial(start));
+  const auto result =
+      dl::learn_dictionary(data.signals, planted_options(Algorithm::Ksvd, 1).initial(start).swap_atoms(false));
   EXPECT_GE(result.replaced_atoms, 1);
   const auto atom = result.dictionary.select(1, 31);
   EXPECT_NEAR(atom[15].item<double>(), 0, 1e-12);
   EXPECT_NEAR(atom.norm().item<double>(), 1, 1e-12);
   EXPECT_LT(max_overlap(result.dictionary), 0.99);
+  // With swaps the unused atom (it costs nothing to drop) takes half of a split atom instead: also a
+  // direction of the data.
+  const auto swapped = dl::learn_dictionary(data.signals, planted_options(Algorithm::Ksvd, 1).initial(start));
+  EXPECT_GE(swapped.swapped_atoms, 2);
+  const auto taken = swapped.dictionary.select(1, 31);
+  EXPECT_NEAR(taken[15].item<double>(), 0, 1e-12);
+  EXPECT_NEAR(taken.norm().item<double>(), 1, 1e-12);
 }
 
 TEST(DictionaryLearningAtoms, FewerSignalsThanAtomsStillGiveAFullDictionary) {
@@ -379,6 +463,7 @@ TEST_P(DictionaryLearningCheckpoint, AResumedRunEqualsAnUninterruptedOne) {
   for (const auto* run : {&resumed, &extended}) {
     EXPECT_TRUE(torch::equal(run->dictionary, whole.dictionary));
     EXPECT_EQ(run->replaced_atoms, whole.replaced_atoms);
+    EXPECT_EQ(run->swapped_atoms, whole.swapped_atoms);
     ASSERT_EQ(run->history.size(), whole.history.size());
     for (size_t i = 0; i < whole.history.size(); ++i) {
       EXPECT_EQ(run->history[i].iteration, whole.history[i].iteration);
@@ -389,7 +474,7 @@ TEST_P(DictionaryLearningCheckpoint, AResumedRunEqualsAnUninterruptedOne) {
       }
     }
   }
-  EXPECT_GE(whole.replaced_atoms, 1);
+  EXPECT_GE(whole.replaced_atoms + whole.swapped_atoms, 1);  // the state being resumed includes them
 }
 
 INSTANTIATE_TEST_SUITE_P(DictionaryLearning, DictionaryLearningCheckpoint,

@@ -30,6 +30,8 @@ struct DenoisingDictionaryOptions {
   TORCH_ARG(double, gain) = 1.15;
   /// Seed of the patch positions (a CPU generator of their own) and of K-SVD.
   TORCH_ARG(uint64_t, seed) = 0;
+  /// K-SVD's atom swaps (LearnOptions::swap_atoms).
+  TORCH_ARG(bool, swap_atoms) = true;
 };
 
 struct DenoisingDictionary {
