@@ -89,7 +89,9 @@ std::vector<int64_t> swap_atoms(torch::Tensor& atoms, const torch::Tensor& codes
   const auto* count = users.data_ptr<int64_t>();
   for (int64_t j = 0; j < m; ++j) offset[j + 1] = offset[j] + count[j];
 
-  // G_j ≤ one-line error: split only the atoms with the largest one-line errors.
+  // G_j ≤ one-line error: split only the atoms with the largest one-line errors, and none whose
+  // one-line error is below the cheapest atom's cost (no split of it could pay for a swap).
+  const double cheapest_cost = loss.min().item<double>();
   std::vector<int64_t> order(static_cast<size_t>(m));
   std::iota(order.begin(), order.end(), 0);
   const auto* err = one_line.data_ptr<double>();
@@ -98,7 +100,8 @@ std::vector<int64_t> swap_atoms(torch::Tensor& atoms, const torch::Tensor& codes
   std::vector<int64_t> candidates;
   for (int64_t j : order) {
     if (static_cast<int64_t>(candidates.size()) >= 2 * max_swaps) break;
-    if (count[j] < 4) continue;  // too few users to tell two directions apart
+    if (err[j] <= cheapest_cost) break;  // sorted: the rest cannot pay either
+    if (count[j] < 4) continue;          // too few users to tell two directions apart
     const auto rows = row_of.narrow(0, offset[j], count[j]);
     const auto p = residual.index_select(0, rows).addr(c.narrow(0, offset[j], count[j]), atoms[j]);
     splits[static_cast<size_t>(j)] = split_part(p, atoms[j]);
