@@ -4,7 +4,10 @@ thread count for everyone (issue: batch lasso and Batch-OMP targets).
 
   bench/compare_sparse.py --deepsc build/apps/deepsc/deepsc --bench build/bench/bench_sparse [--threads T]
 
-Protocol (lasso): D [64, 256] unit-norm Gaussian, 20,000 signals, lambda = 0.1. The optimum F* is
+Protocol (lasso): D [64, 256] unit-norm Gaussian, 20,000 signals, lambda = 0.1. Two problem classes
+(--problem): `sparse`, signals from 8-sparse codes plus small noise, and `patches`, mean-removed 8 x 8
+grey patches of the pictures of scripts/fetch-images.sh (globally scaled to mean norm 1), whose lasso
+codes are not sparse-generated. The optimum F* is
 computed once in float64 to a duality gap of 1e-11; every solver must reach a mean objective
 <= F*(1 + 1e-6), evaluated in float64 on its output. Each solver's loosest setting that reaches it
 is timed (best of 3, solve only, no file I/O). OMP: K = 8 on the same data.
@@ -22,6 +25,8 @@ p.add_argument("--bench", required=True)
 p.add_argument("--threads", type=int, default=os.cpu_count())
 p.add_argument("--lam", type=float, default=0.1)
 p.add_argument("--signals", type=int, default=20000)
+p.add_argument("--problem", choices=["sparse", "patches"], default="sparse")
+p.add_argument("--images", default=os.path.join(HERE, "..", "data", "images"))
 p.add_argument("--json-out", default=None)
 a = p.parse_args()
 a.deepsc, a.bench = os.path.abspath(a.deepsc), os.path.abspath(a.bench)  # the runs below cd elsewhere
@@ -36,7 +41,8 @@ def sh(cmd):
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, cwd=work).stdout
     return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
 
-sh([PY, f"{HERE}/peers/lasso_problem.py", "--out", work, "--signals", str(a.signals)])
+sh([PY, f"{HERE}/peers/lasso_problem.py", "--out", work, "--signals", str(a.signals), "--problem", a.problem,
+    "--images", os.path.abspath(a.images)])
 D = np.load(f"{work}/D.npy").astype(np.float64)
 Y = np.load(f"{work}/Y.npy").astype(np.float64)
 np.save(f"{work}/D64.npy", D); np.save(f"{work}/Y64.npy", Y)
@@ -52,7 +58,8 @@ def deepsc(args, dtype=""):
 ref = deepsc(["--solver", "fista", "--lambda", str(a.lam), "--stop", "gap", "--tol", "1e-11", "--max-iter", "200000"], "64")
 f_star = objective(np.load(f"{work}/X.npy"))
 target = f_star * (1 + 1e-6)
-results = {"threads": a.threads, "signals": a.signals, "lambda": a.lam, "f_star": f_star, "target": target}
+results = {"problem": a.problem, "threads": a.threads, "signals": a.signals, "lambda": a.lam, "f_star": f_star,
+           "target": target}
 
 def best_of_three(args):
     runs = [deepsc(args) for _ in range(3)]
@@ -107,7 +114,7 @@ results["ratios"] = {
     "fista_iteration_fraction_of_gemm": fista_rate / gemm,
     "omp_vs_sklearn_omp_gram": secs(sk_omp) / results["deepsc_omp"]["seconds"],
 }
-print(f"threads {a.threads}; {a.signals} signals; D [64, 256]; lambda {a.lam}; F* = {f_star:.9g}; target F*(1+1e-6)\n")
+print(f"problem {a.problem}; threads {a.threads}; {a.signals} signals; D [64, 256]; lambda {a.lam}; F* = {f_star:.9g}; target F*(1+1e-6)\n")
 print("| solver | setting | seconds | objective rel. to F* | deepsc CD speed-up | deepsc FISTA speed-up |")
 print("|---|---|---|---|---|---|")
 def row(name, setting, r):

@@ -24,7 +24,7 @@ std::string solvers_where(bool (*keep)(const Capabilities&)) {
 
 /// "threshold | ista | … | cd (--dict, CPU) | admm (--conv-dict, stride 1)" from the registry.
 std::string solver_help() {
-  std::string help;
+  std::string help = std::string(sparse::kAutoSolver) + " (the fastest lasso solver: cd for --dict on CPU, else fista)";
   for (const auto& name : conv::solver_names()) {
     const auto& s = conv::find_solver(name).supports;
     std::string notes = !s.convolutional ? "--dict" : !s.dense ? "--conv-dict" : "";
@@ -138,7 +138,9 @@ Action add_encode_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out, "Codes X.npy, [N, m] or [N, M, H', W'] (written atomically)")->required();
-  cmd->add_option("--solver", o->solver, solver_help())->check(CLI::IsMember(conv::solver_names()))->capture_default_str();
+  auto choices = conv::solver_names();
+  choices.insert(choices.begin(), sparse::kAutoSolver);
+  cmd->add_option("--solver", o->solver, solver_help())->check(CLI::IsMember(choices))->capture_default_str();
   cmd->add_option("--lambda", o->lambda, "ISTA/FISTA/CD/ADMM: weight of ||X||_1")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--beta", o->beta, "threshold: the threshold beta")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--shrinkage", o->shrinkage, "threshold: soft | hard | nonneg")
@@ -164,6 +166,9 @@ Action add_encode_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "Print a JSON summary instead of text");
   return [o](Context& ctx) {
     if (o->dict.empty() && o->conv_dict.empty()) throw std::invalid_argument("encode needs --dict D.npy or --conv-dict W.npy");
+    if (o->solver == sparse::kAutoSolver) {  // reported as the solver it stands for
+      o->solver = sparse::choose_lasso_solver(o->conv_dict.empty(), parse_device(ctx.runtime.device).is_cpu(), o->iters);
+    }
     check_solver_choice(*o, ctx.runtime.device, !o->conv_dict.empty());
     if (o->conv_dict.empty()) {
       run_dense_encode(*o, ctx);

@@ -14,7 +14,7 @@
 namespace deepsc::cli {
 
 struct EncodeOptions {
-  std::string dict, conv_dict, signals, out, solver = "fista", stop = "change", shrinkage = "soft";
+  std::string dict, conv_dict, signals, out, solver = "auto", stop = "change", shrinkage = "soft";
   double lambda = 0.1, beta = 0.1, epsilon = 0, tol = 1e-6, step_scale = 1.0;
   int64_t sparsity = 0, max_iter = 1000, iters = 0;
   int64_t stride = 1, padding = 0, dilation = 1;

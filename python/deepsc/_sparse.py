@@ -7,7 +7,7 @@ from . import _C
 
 Beta = Union[float, torch.Tensor]
 
-# What encode() returns: codes, iterations, objective, converged, history, seconds (the C++ solve's
+# What encode() returns: solver (the one that ran), codes, iterations, objective, converged, history, seconds (the C++ solve's
 # wall time), lipschitz and step (gradient-step solvers: L = ||D^T D||_2 and eta = step_scale / L).
 EncodeResult = _C.SolverRun
 
@@ -52,14 +52,16 @@ def _request(lam, beta, shrinkage, sparsity, epsilon, max_iter, iters, tol, stop
     return r
 
 
-def encode(D: torch.Tensor, Y: torch.Tensor, solver: str = "fista", *, lam: float = 0.1, beta: float = 0.1,
+def encode(D: torch.Tensor, Y: torch.Tensor, solver: str = "auto", *, lam: float = 0.1, beta: float = 0.1,
            shrinkage: str = "soft", sparsity: int = 0, epsilon: float = 0.0, max_iter: int = 1000, iters: int = 0,
            tol: float = 1e-6, stop: str = "change", check_every: int = 0, nonneg: bool = False,
            adaptive_restart: bool = True, step_scale: float = 1.0, warm_start: Optional[torch.Tensor] = None,
            normalize: bool = False) -> EncodeResult:
     """Sparse codes X [N, m] of the rows of Y [N, n] over the dictionary D [n, m] (columns are atoms).
 
-    Solvers (see solvers()): threshold X = S_beta(D^T Y) (or the `sparsity` largest responses),
+    Solvers (see solvers()): "auto" (default) is the fastest lasso solver for the problem, cd on CPU
+    and fista elsewhere (result.solver says which ran); threshold X = S_beta(D^T Y) (or the
+    `sparsity` largest responses),
     ista / fista / cd for the lasso min 1/2 ||y - D x||^2 + lam ||x||_1 (cd: CPU), omp for
     ||x||_0 <= sparsity or ||y - D x|| <= epsilon (Batch-OMP). The same options as `deepsc encode`:
     tol and stop ("change" or "gap") end ista/fista/cd, iters > 0 runs exactly that many iterations,

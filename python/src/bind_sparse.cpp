@@ -46,6 +46,7 @@ void bind_request(py::module_& m) {
       .def_property_readonly("objective", [](const sparse::SolverRun& r) { return r.result.objective; })
       .def_property_readonly("converged", [](const sparse::SolverRun& r) { return r.result.converged; })
       .def_property_readonly("history", [](const sparse::SolverRun& r) { return r.result.history; })
+      .def_readonly("solver", &sparse::SolverRun::solver)
       .def_readonly("seconds", &sparse::SolverRun::seconds)
       .def_readonly("lipschitz", &sparse::SolverRun::lipschitz)
       .def_readonly("step", &sparse::SolverRun::step);

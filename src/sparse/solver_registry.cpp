@@ -114,7 +114,18 @@ std::vector<std::string> SolverRegistry::names_where(const std::function<bool(co
   return out;
 }
 
-void SolverRegistry::check(const std::string& name, const LinearOperator& op, const SolverRequest& request) const {
+std::string choose_lasso_solver(bool dense, bool cpu, int64_t fixed_iterations) {
+  return dense && cpu && fixed_iterations == 0 ? "cd" : "fista";
+}
+
+std::string SolverRegistry::resolve(const std::string& name, const LinearOperator& op, const SolverRequest& request) const {
+  if (name != kAutoSolver) return name;
+  return choose_lasso_solver(dynamic_cast<const DenseDictionary*>(&op) != nullptr,
+                             op.tensor_options().device().is_cpu(), request.iters());
+}
+
+void SolverRegistry::check(const std::string& requested, const LinearOperator& op, const SolverRequest& request) const {
+  const auto name = resolve(requested, op, request);
   const auto& s = find(name).supports;
   const auto fail = [&](const std::string& what, const std::function<bool(const SolverCapabilities&)>& keep) {
     throw std::invalid_argument("solver " + name + " " + what + "; use " + join_names(names_where(keep)));
@@ -136,8 +147,9 @@ void SolverRegistry::check(const std::string& name, const LinearOperator& op, co
     throw std::invalid_argument("solver " + name + " needs sparsity K > 0 or epsilon > 0");
 }
 
-SolverRun SolverRegistry::run(const std::string& name, const LinearOperator& op, const torch::Tensor& signals,
+SolverRun SolverRegistry::run(const std::string& requested, const LinearOperator& op, const torch::Tensor& signals,
                               const SolverRequest& request) const {
+  const auto name = resolve(requested, op, request);
   check(name, op, request);
   const auto& entry = find(name);
   const auto device = op.tensor_options().device();
@@ -145,6 +157,7 @@ SolverRun SolverRegistry::run(const std::string& name, const LinearOperator& op,
     synchronize(device);
   };
   SolverRun run;
+  run.solver = name;
   wait();
   const auto start = std::chrono::steady_clock::now();
   run.result = entry.solve(op, signals, request);

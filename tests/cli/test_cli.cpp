@@ -74,6 +74,15 @@ TEST_F(Cli, EncodeWithEverySolverKeepsShapeAndDtype) {
       }
     }
   }
+  // Without --solver: "auto", reported as the solver that ran (coordinate descent for --dict on CPU).
+  auto r = run({"encode", "--dict", path("D.npy"), "--signals", path("Y.npy"), "--out", path("X.npy"), "--json",
+                "--threads", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["solver"], "cd");
+  r = run({"encode", "--dict", path("D.npy"), "--signals", path("Y.npy"), "--out", path("X.npy"), "--iters", "5",
+           "--json", "--threads", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["solver"], "fista");
 }
 
 TEST_F(Cli, OmpRecoversTheSupportFromFiles) {

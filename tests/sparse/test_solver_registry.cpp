@@ -155,6 +155,23 @@ TEST(SolverRegistry, UnknownNamesListTheKnownOnes) {
   EXPECT_EQ(join_names({"a"}), "a");
 }
 
+// "auto" runs coordinate descent on a dense dictionary on CPU and FISTA on a convolutional one or
+// for a fixed number of iterations — with the very codes of the solver it stands for.
+TEST(SolverRegistry, AutoRunsTheFastestLassoSolverForTheProblem) {
+  auto p = make_problems();
+  const auto& registry = deepsc::conv::solver_registry();
+  const auto request = SolverRequest().lambda(0.05).tol(1e-10);
+  const auto dense = registry.run("auto", p.dense, p.y, request);
+  EXPECT_EQ(dense.solver, "cd");
+  EXPECT_TRUE(torch::equal(dense.result.codes, registry.run("cd", p.dense, p.y, request).result.codes));
+  const auto conv = registry.run("auto", p.conv, p.images, request);
+  EXPECT_EQ(conv.solver, "fista");
+  EXPECT_TRUE(torch::equal(conv.result.codes, registry.run("fista", p.conv, p.images, request).result.codes));
+  EXPECT_EQ(registry.run("auto", p.dense, p.y, SolverRequest(request).iters(3)).solver, "fista");
+  EXPECT_EQ(deepsc::sparse::choose_lasso_solver(/*dense=*/true, /*cpu=*/false, 0), "fista");
+  EXPECT_EQ(registry.run("ista", p.dense, p.y, request).solver, "ista");
+}
+
 TEST(SolverComparison, RowsReportTheFitAndSparsityOfEachTrial) {
   auto p = make_problems();
   auto dict = std::make_shared<const DenseDictionary>(p.dense.matrix());
