@@ -23,13 +23,22 @@ p.add_argument("--images", default=os.path.join(os.path.dirname(os.path.abspath(
 a = p.parse_args()
 
 
+def grey(picture):
+    """Grey levels in [0, 1]: RGB by the Rec. 601 luma weights, in floating point (no rounding to 8 bits)."""
+    if picture.mode not in ("L", "RGB"):
+        picture = picture.convert("RGB")
+    q = np.asarray(picture, dtype=np.float64) / 255
+    return q if q.ndim == 2 else q @ np.array([0.299, 0.587, 0.114])
+
+
 def picture_patches(folder, side, count, rng):
-    """count mean-removed side x side patches from the grey pictures of folder, globally scaled."""
+    """count mean-removed side x side patches of the grey pictures of folder, globally scaled: each patch
+    comes from a picture drawn uniformly, at a position drawn uniformly in it."""
     from PIL import Image
     files = sorted(glob.glob(os.path.join(folder, "*.png")) + glob.glob(os.path.join(folder, "*.jpg")))
     if not files:
         raise SystemExit(f"no pictures in {folder} (run scripts/fetch-images.sh)")
-    pictures = [np.asarray(Image.open(f).convert("L"), dtype=np.float64) / 255 for f in files]
+    pictures = [grey(Image.open(f)) for f in files]
     pictures = [q for q in pictures if min(q.shape) >= side]
     which = rng.integers(0, len(pictures), count)
     patches = np.empty((count, side * side))
