@@ -34,10 +34,18 @@ double mod_step(Problem& problem, LearnerState& state, int64_t t) {
 
   // Residual of the update itself: Y − X Dᵀ with the unnormalised D (normalising rescales only);
   // the codes of the normalised atoms carry the norms.
-  const auto residual = torch::addmm(y, x, solved, 1, -1);
-  const auto norms = torch::linalg_vector_norm(solved, 2, {1}, false, c10::nullopt);
-  const auto spared = swap_atoms_if_enabled(problem, state, x * norms, residual);
-  replace_dead_atoms(problem, state, t, [&] { return residual; }, spared);
+  // Formed only when a swap or a replacement needs it (an [N, n] GEMM per pass otherwise).
+  torch::Tensor residual;
+  const auto residual_of = [&] {
+    if (!residual.defined()) residual = torch::addmm(y, x, solved, 1, -1);
+    return residual;
+  };
+  std::vector<int64_t> spared;
+  if (o.swap_atoms()) {
+    const auto norms = torch::linalg_vector_norm(solved, 2, {1}, false, c10::nullopt);
+    spared = swap_atoms_if_enabled(problem, state, x * norms, residual_of());
+  }
+  replace_dead_atoms(problem, state, t, residual_of, spared);
   return coded.objective;
 }
 
