@@ -21,6 +21,8 @@ Action add_denoise_command(CLI::App& app);
 /// cmd_csc_denoise.cpp, cmd_csc_inpaint.cpp: `deepsc csc-denoise`, `deepsc csc-inpaint`.
 Action add_csc_denoise_command(CLI::App& app);
 Action add_csc_inpaint_command(CLI::App& app);
+/// cmd_train_denoiser.cpp: `deepsc train-denoiser`.
+Action add_train_denoiser_command(CLI::App& app);
 /// cmd_train.cpp, cmd_eval.cpp, cmd_benchmark.cpp: training and evaluating classifiers.
 Action add_train_command(CLI::App& app);
 Action add_eval_command(CLI::App& app);
@@ -70,6 +72,7 @@ int run(int argc, const char* const argv[], std::ostream& out, std::ostream& err
   add(&add_learn_conv_dict_command);
   add(&add_csc_denoise_command);
   add(&add_csc_inpaint_command);
+  add(&add_train_denoiser_command);
   add(&add_demo_command);
   add(&add_train_command);
   add(&add_eval_command);

@@ -1,8 +1,11 @@
 // deepsc csc-denoise: denoise a grey picture by convolutional sparse coding (conv/denoise.h):
 // FISTA on the high-pass over a dictionary given with --dict or learned from the noisy picture,
 // plus the low-pass. --add-noise makes the noisy picture from a clean one (reproducible by --seed),
-// --clean scores the result against a reference (PSNR, SSIM).
+// --clean scores the result against a reference (PSNR, SSIM). With --model the picture is denoised
+// instead by a learned strided CSC denoiser trained by `deepsc train-denoiser` (nn/csc_denoiser.h).
 #include "restore_support.h"
+
+#include "deepsc/train/denoiser_training.h"
 
 #include <iomanip>
 #include <memory>
@@ -13,13 +16,59 @@ namespace {
 
 struct DenoiseCommand {
   restore::CodingFlags f;
-  std::string clean, noisy_out;
+  std::string clean, noisy_out, model;
   double sigma = 0;
   double lambda_per_sigma = conv::DenoiseOptions(0).lambda_per_sigma();
   bool add_noise = false;
 };
 
+/// --model: the learned denoiser's shift-averaged estimate x̂ = f(y, σ), clamped to [0, 1].
+void run_learned_denoise(const DenoiseCommand& o, Context& ctx) {
+  const auto& f = o.f;
+  restore::check_output_paths({{f.out, "--out"}, {o.noisy_out, "--noisy-out"}});
+  const auto device = parse_device(ctx.runtime.device);
+  const double sigma = o.sigma / 255.0;
+  auto model = train::load_csc_denoiser(o.model);
+  model->to(device);
+  const auto picture = restore::load_noisy_picture(f.image, o.clean, o.add_noise, sigma, ctx.runtime.seed);
+
+  Stopwatch clock;
+  torch::Tensor denoised;
+  {
+    torch::NoGradGuard no_grad;
+    const auto noisy = picture.noisy.to(device);
+    denoised = model->forward(noisy, torch::full({1}, sigma, noisy.options())).clamp(0, 1);
+  }
+  synchronize(device);
+  const double seconds = clock.seconds();
+  denoised = denoised.to(torch::kCPU);
+  if (!o.noisy_out.empty()) viz::write_png(o.noisy_out, picture.noisy[0]);
+  viz::write_png(f.out, denoised[0]);
+
+  const auto& net = model->options;
+  nlohmann::json report = {{"command", "csc-denoise"},   {"image", f.image},
+                           {"model", o.model},           {"parameters", model->parameter_count()},
+                           {"atoms", net.atoms()},       {"kernel", net.kernel_size()},
+                           {"stride", net.stride()},     {"iterations", net.iterations()},
+                           {"sigma", o.sigma},           {"noise_added", o.add_noise},
+                           {"seconds", seconds},         {"out", f.out},
+                           {"note", picture.note}};
+  const auto scores = restore::score_denoising(picture, denoised, report);
+  if (f.json) {
+    ctx.out << report.dump() << "\n";
+    return;
+  }
+  if (!picture.note.empty()) ctx.out << "note: " << picture.note << "\n";
+  ctx.out << std::setprecision(4) << "denoised " << f.image << " (" << picture.noisy.size(3) << "x" << picture.noisy.size(2)
+          << ", sigma " << o.sigma << "/255" << (o.add_noise ? ", noise added with seed " + std::to_string(ctx.runtime.seed) : "")
+          << ") with the learned denoiser " << o.model << " (" << model->parameter_count() << " parameters, " << net.atoms()
+          << " atoms " << net.kernel_size() << "x" << net.kernel_size() << ", stride " << net.stride() << ", "
+          << net.iterations() << " steps), " << std::setprecision(3) << seconds << " s -> " << f.out << "\n";
+  ctx.out << scores;
+}
+
 void run_denoise(const DenoiseCommand& o, Context& ctx) {
+  if (!o.model.empty()) return run_learned_denoise(o, ctx);
   const auto& f = o.f;
   restore::check_output_paths({{f.out, "--out"}, {o.noisy_out, "--noisy-out"}, {f.save_dict, "--save-dict"}});
   const auto device = parse_device(ctx.runtime.device);
@@ -84,6 +133,10 @@ Action add_csc_denoise_command(CLI::App& app) {
       ->capture_default_str();
   restore::add_coding_options(cmd, o->f, "Gaussian low-pass standard deviation, pixels");
   cmd->add_option("--noisy-out", o->noisy_out, "Also write the noisy input as PNG (clipped, 8 bits)");
+  auto* model = cmd->add_option("--model", o->model, "Denoise with a learned CSC denoiser (from deepsc train-denoiser) instead")
+                    ->check(CLI::ExistingFile);
+  for (const char* name : {"--dict", "--lambda", "--lambda-per-sigma", "--save-dict"})
+    if (auto* other = cmd->get_option_no_throw(name)) model->excludes(other);
   return [o](Context& ctx) { run_denoise(*o, ctx); };
 }
 
