@@ -134,6 +134,60 @@ TEST_F(CliDenoise, InpaintRandomMissingBeatsBaselineAndMaskFileWorks) {
   EXPECT_GT(printed_psnr(r.out, "inpainted:"), printed_psnr(r.out, "baseline") + 2) << r.out;
 }
 
+TEST_F(CliDenoise, TrainDenoiserScoresHeldOutPicturesAndItsModelDenoises) {
+  // Two training pictures (the scene and its mirror image) and a held-out one (the scene at another scale).
+  fs::create_directories(dir_ / "pictures");
+  write_png(path("pictures/a.png"), clean_[0]);
+  write_png(path("pictures/b.png"), clean_[0].flip({2}).contiguous());
+  write_png(path("pictures/held.png"), deepsc::testing::synthetic_picture(96).to(torch::kFloat)[0]);
+  const std::vector<std::string> train = {"train-denoiser", "--images", path("pictures"), "--holdout", "held", "--out",
+                                          path("model.pt"), "--steps", "40", "--batch", "4", "--crop", "32", "--atoms", "8",
+                                          "--kernel", "5", "--iterations", "3", "--eval-sigma", "25", "--lr", "0.003",
+                                          "--json", "--threads", "2"};
+  auto r = run(train);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["parameters"].get<int64_t>(), 3 * 8 * 25 + 2 * 4 * 8);
+  EXPECT_EQ(j["steps"].get<int64_t>(), 40);
+  EXPECT_EQ(j["train_pictures"], nlohmann::json({"a", "b"}));
+  ASSERT_EQ(j["held_out_psnr"].size(), 1u);
+  const double held_out = j["held_out_psnr"][0]["psnr"].get<double>();
+  EXPECT_GT(held_out, 24.0);  // the noisy picture is at 20.2 dB
+  EXPECT_TRUE(fs::exists(path("model.pt")));
+  EXPECT_TRUE(fs::exists(path("model.pt.checkpoint")));
+
+  // The model denoises the held-out picture under the same noise (same seed) to the reported PSNR.
+  auto d = run({"csc-denoise", "--model", path("model.pt"), "--image", path("pictures/held.png"), "--add-noise", "--sigma",
+                "25", "--out", path("held-denoised.png"), "--json", "--threads", "2"});
+  ASSERT_EQ(d.code, 0) << d.err;
+  auto dj = nlohmann::json::parse(d.out);
+  EXPECT_NEAR(dj["denoised"]["psnr"].get<double>(), held_out, 1e-6);
+  EXPECT_EQ(dj["parameters"], j["parameters"]);
+  EXPECT_EQ(read_png(path("held-denoised.png")).sizes(), (std::vector<int64_t>{1, 96, 96}));
+
+  // --resume with the run complete trains nothing more and gives the same model.
+  auto again = train;
+  again.push_back("--resume");
+  auto resumed = run(again);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_EQ(nlohmann::json::parse(resumed.out)["held_out_psnr"], j["held_out_psnr"]);
+
+  // Errors: an unknown held-out name, --model with the unsupervised coding's options, a file that is no model.
+  auto unknown = train;
+  unknown[4] = "nope";
+  auto bad = run(unknown);
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("--holdout nope"), std::string::npos) << bad.err;
+  auto mixed = run({"csc-denoise", "--model", path("model.pt"), "--lambda", "0.1", "--image", path("clean.png"), "--sigma",
+                    "25", "--out", path("x.png")});
+  EXPECT_NE(mixed.code, 0);
+  auto not_model = run({"csc-denoise", "--model", path("W.npy"), "--image", path("clean.png"), "--sigma", "25", "--out",
+                        path("x.png")});
+  EXPECT_NE(not_model.code, 0);
+  EXPECT_NE(not_model.err.find("not a deepsc CSC denoiser"), std::string::npos) << not_model.err;
+  EXPECT_FALSE(fs::exists(path("x.png")));
+}
+
 TEST_F(CliDenoise, BadInputsGiveOneLineErrorsAndNoOutputFile) {
   { std::ofstream(path("junk.png")) << "this is not a picture"; }
   save_npy(path("W_rgb.npy"), deepsc::conv::dct_dictionary(4, 3, 5));
