@@ -32,14 +32,18 @@ namespace deepsc::nn {
 struct CscDenoiserOptions {
   /// C ≥ 1, image channels.
   TORCH_ARG(int64_t, channels) = 1;
+  /// The defaults are CSCNet's shape (175 atoms of 11 × 11, stride 8, 12 steps): on the pictures of
+  /// docs/convolutional-sparse-coding.md a training step took a quarter of the time of 64 atoms of
+  /// 7 × 7 at stride 2 with 10 steps, and after 600–800 steps both scored within 0.3 dB of each other
+  /// on two held-out pictures at σ₂₅₅ = 25 (one run each).
   /// M ≥ 1, atoms (code channels).
-  TORCH_ARG(int64_t, atoms) = 64;
+  TORCH_ARG(int64_t, atoms) = 175;
   /// k ≥ 1, atoms are k × k.
-  TORCH_ARG(int64_t, kernel_size) = 7;
+  TORCH_ARG(int64_t, kernel_size) = 11;
   /// s ≥ 1, the codes are s× coarser than the image; 1 ≤ s ≤ k.
-  TORCH_ARG(int64_t, stride) = 2;
+  TORCH_ARG(int64_t, stride) = 8;
   /// K ≥ 0 unrolled steps after the first thresholding.
-  TORCH_ARG(int64_t, iterations) = 10;
+  TORCH_ARG(int64_t, iterations) = 12;
   /// τ1's initial value times √L: the first thresholds are threshold_init · σ on unit-norm atoms.
   TORCH_ARG(double, threshold_init) = 1.0;
 };

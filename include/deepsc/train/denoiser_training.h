@@ -27,10 +27,10 @@ struct DenoiserProgress {
 };
 
 struct DenoiserTrainingOptions {
-  TORCH_ARG(int64_t, steps) = 2000;
+  TORCH_ARG(int64_t, steps) = 3000;
   TORCH_ARG(int64_t, batch) = 16;
   /// Side of the square training crops (≤ the smallest picture side, > the network's padding).
-  TORCH_ARG(int64_t, crop) = 64;
+  TORCH_ARG(int64_t, crop) = 96;
   /// Noise levels on the pictures' scale ([0, 1]): σ₂₅₅ / 255.
   TORCH_ARG(double, sigma_min) = 5.0 / 255;
   TORCH_ARG(double, sigma_max) = 50.0 / 255;
