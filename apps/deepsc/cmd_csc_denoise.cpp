@@ -9,6 +9,7 @@
 
 #include <iomanip>
 #include <memory>
+#include <sstream>
 
 namespace deepsc::cli {
 
@@ -21,6 +22,22 @@ struct DenoiseCommand {
   double lambda_per_sigma = conv::DenoiseOptions(0).lambda_per_sigma();
   bool add_noise = false;
 };
+
+/// Scores `denoised` into `report`, then prints the report (--json) or the line "denoised IMAGE (W x H,
+/// sigma …)HOW, T s -> OUT" and the scores.
+void print_denoising(const DenoiseCommand& o, const restore::NoisyPicture& picture, const torch::Tensor& denoised,
+                     nlohmann::json& report, const std::string& how, double seconds, Context& ctx) {
+  const auto scores = restore::score_denoising(picture, denoised, report);
+  if (o.f.json) {
+    ctx.out << report.dump() << "\n";
+    return;
+  }
+  if (!picture.note.empty()) ctx.out << "note: " << picture.note << "\n";
+  ctx.out << std::setprecision(4) << "denoised " << o.f.image << " (" << picture.noisy.size(3) << "x" << picture.noisy.size(2)
+          << ", sigma " << o.sigma << "/255" << (o.add_noise ? ", noise added with seed " + std::to_string(ctx.runtime.seed) : "")
+          << ")" << how << ", " << std::setprecision(3) << seconds << " s -> " << o.f.out << "\n";
+  ctx.out << scores;
+}
 
 /// --model: the learned denoiser's shift-averaged estimate x̂ = f(y, σ), clamped to [0, 1].
 void run_learned_denoise(const DenoiseCommand& o, Context& ctx) {
@@ -53,18 +70,11 @@ void run_learned_denoise(const DenoiseCommand& o, Context& ctx) {
                            {"sigma", o.sigma},           {"noise_added", o.add_noise},
                            {"seconds", seconds},         {"out", f.out},
                            {"note", picture.note}};
-  const auto scores = restore::score_denoising(picture, denoised, report);
-  if (f.json) {
-    ctx.out << report.dump() << "\n";
-    return;
-  }
-  if (!picture.note.empty()) ctx.out << "note: " << picture.note << "\n";
-  ctx.out << std::setprecision(4) << "denoised " << f.image << " (" << picture.noisy.size(3) << "x" << picture.noisy.size(2)
-          << ", sigma " << o.sigma << "/255" << (o.add_noise ? ", noise added with seed " + std::to_string(ctx.runtime.seed) : "")
-          << ") with the learned denoiser " << o.model << " (" << model->parameter_count() << " parameters, " << net.atoms()
-          << " atoms " << net.kernel_size() << "x" << net.kernel_size() << ", stride " << net.stride() << ", "
-          << net.iterations() << " steps), " << std::setprecision(3) << seconds << " s -> " << f.out << "\n";
-  ctx.out << scores;
+  std::ostringstream how;
+  how << " with the learned denoiser " << o.model << " (" << model->parameter_count() << " parameters, " << net.atoms()
+      << " atoms " << net.kernel_size() << "x" << net.kernel_size() << ", stride " << net.stride() << ", " << net.iterations()
+      << " steps)";
+  print_denoising(o, picture, denoised, report, how.str(), seconds, ctx);
 }
 
 void run_denoise(const DenoiseCommand& o, Context& ctx) {
@@ -93,17 +103,7 @@ void run_denoise(const DenoiseCommand& o, Context& ctx) {
 
   auto report = restore::restoration_json("csc-denoise", f, picture.noisy, result, seconds, picture.note);
   report.update({{"sigma", o.sigma}, {"noise_added", o.add_noise}});
-  const auto scores = restore::score_denoising(picture, denoised, report);
-  if (f.json) {
-    ctx.out << report.dump() << "\n";
-    return;
-  }
-  if (!picture.note.empty()) ctx.out << "note: " << picture.note << "\n";
-  ctx.out << std::setprecision(4) << "denoised " << f.image << " (" << picture.noisy.size(3) << "x" << picture.noisy.size(2)
-          << ", sigma " << o.sigma << "/255" << (o.add_noise ? ", noise added with seed " + std::to_string(ctx.runtime.seed) : "")
-          << ")" << restore::coding_summary(result, f.dict, 4) << ", " << std::setprecision(3) << seconds << " s -> " << f.out
-          << "\n";
-  ctx.out << scores;
+  print_denoising(o, picture, denoised, report, restore::coding_summary(result, f.dict, 4), seconds, ctx);
 }
 
 }  // namespace

@@ -142,7 +142,7 @@ TEST_F(CliDenoise, TrainDenoiserScoresHeldOutPicturesAndItsModelDenoises) {
   write_png(path("pictures/held.png"), deepsc::testing::synthetic_picture(96).to(torch::kFloat)[0]);
   const std::vector<std::string> train = {"train-denoiser", "--images", path("pictures"), "--holdout", "held", "--out",
                                           path("model.pt"), "--steps", "40", "--batch", "4", "--crop", "32", "--atoms", "8",
-                                          "--kernel", "5", "--iterations", "3", "--eval-sigma", "25", "--lr", "0.003",
+                                          "--kernel", "5", "--stride", "2", "--iterations", "3", "--eval-sigma", "25", "--lr", "0.003",
                                           "--json", "--threads", "2"};
   auto r = run(train);
   ASSERT_EQ(r.code, 0) << r.err;
