@@ -17,7 +17,7 @@ namespace deepsc::cli {
 namespace {
 
 struct TrainDenoiserCommand {
-  std::string images, out, checkpoint;
+  std::string images, out, checkpoint, init;
   std::vector<std::string> holdout;
   std::vector<double> eval_sigmas{15, 25, 50};
   double sigma_min = 5, sigma_max = 50;
@@ -68,7 +68,7 @@ void run_train_denoiser(TrainDenoiserCommand o, Context& ctx) {
   const auto device = parse_device(ctx.runtime.device);
   const auto split = split_pictures(o);
   const auto net = nn::CscDenoiserOptions().atoms(o.atoms).kernel_size(o.kernel).stride(o.stride).iterations(o.iterations);
-  nn::CscDenoiser model(net);
+  nn::CscDenoiser model = o.init.empty() ? nn::CscDenoiser(net) : train::load_csc_denoiser(o.init);
   model->to(device);
   if (o.checkpoint.empty()) o.checkpoint = o.out + ".checkpoint";
   auto training = o.training;
@@ -90,10 +90,10 @@ void run_train_denoiser(TrainDenoiserCommand o, Context& ctx) {
 
   nlohmann::json report = {{"command", "train-denoiser"},
                            {"parameters", model->parameter_count()},
-                           {"atoms", o.atoms},
-                           {"kernel", o.kernel},
-                           {"stride", o.stride},
-                           {"iterations", o.iterations},
+                           {"atoms", model->options.atoms()},
+                           {"kernel", model->options.kernel_size()},
+                           {"stride", model->options.stride()},
+                           {"iterations", model->options.iterations()},
                            {"steps", result.steps_done},
                            {"batch", training.batch()},
                            {"crop", training.crop()},
@@ -102,6 +102,8 @@ void run_train_denoiser(TrainDenoiserCommand o, Context& ctx) {
                            {"held_out", split.held_out_names},
                            {"train_seconds", result.seconds},
                            {"last_train_mse", result.last_loss},
+                           {"average_shifts", training.average_shifts()},
+                           {"init", o.init},
                            {"out", o.out}};
   nlohmann::json scores = nlohmann::json::array();
   std::vector<torch::Tensor> held_out;
@@ -139,6 +141,10 @@ Action add_train_denoiser_command(CLI::App& app) {
   cmd->add_option("--out", o->out, "Trained model file (written atomically at the end)")->required();
   cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint written during training (default: <out>.checkpoint)");
   cmd->add_flag("--resume", o->resume, "Continue from the checkpoint when it exists");
+  auto* init = cmd->add_option("--init", o->init, "Start from this trained model (its architecture; fine-tuning)")
+                   ->check(CLI::ExistingFile);
+  cmd->add_flag("--average-shifts", o->training.average_shifts(),
+                "Train on the average of all stride^2 shifted codings, as evaluated (stride^2 times the work)");
   cmd->add_option("--steps", o->training.steps(), "Adam steps")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--batch", o->training.batch(), "Crops per step")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--crop", o->training.crop(), "Side of the training crops")->check(CLI::PositiveNumber)->capture_default_str();
@@ -161,6 +167,7 @@ Action add_train_denoiser_command(CLI::App& app) {
   cmd->add_option("--checkpoint-every", o->training.checkpoint_every(), "Steps between checkpoints")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  for (const char* name : {"--atoms", "--kernel", "--stride", "--iterations"}) cmd->get_option(name)->excludes(init);
   cmd->add_flag("--json", o->json, "Print a JSON report");
   return [o](Context& ctx) { run_train_denoiser(*o, ctx); };
 }

@@ -113,7 +113,7 @@ DenoiserTrainingResult train_csc_denoiser(nn::CscDenoiser& model, const std::vec
     for (auto& group : optimizer.param_groups()) group.options().set_lr(cosine_rate(o, step));
     const auto batch = draw_batch(images, o, step, model->options.stride());
     optimizer.zero_grad();
-    const auto estimate = model->forward(batch.noisy, batch.sigma, /*shift_average=*/false, batch.shift);
+    const auto estimate = model->forward(batch.noisy, batch.sigma, o.average_shifts(), batch.shift);
     const auto loss = torch::mse_loss(estimate, batch.clean);
     loss.backward();
     optimizer.step();

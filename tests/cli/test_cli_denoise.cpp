@@ -172,6 +172,21 @@ TEST_F(CliDenoise, TrainDenoiserScoresHeldOutPicturesAndItsModelDenoises) {
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   EXPECT_EQ(nlohmann::json::parse(resumed.out)["held_out_psnr"], j["held_out_psnr"]);
 
+  // Fine-tuning: --init takes the model's architecture (and refuses architecture flags); --average-shifts
+  // trains on the shift-averaged estimate.
+  const std::vector<std::string> tune = {"train-denoiser", "--images", path("pictures"), "--holdout", "held", "--init",
+                                         path("model.pt"), "--out", path("tuned.pt"), "--steps", "3", "--batch", "2",
+                                         "--crop", "32", "--average-shifts", "--eval-sigma", "25", "--json", "--threads", "2"};
+  auto tuned = run(tune);
+  ASSERT_EQ(tuned.code, 0) << tuned.err;
+  auto tj = nlohmann::json::parse(tuned.out);
+  EXPECT_EQ(tj["parameters"], j["parameters"]);
+  EXPECT_EQ(tj["stride"].get<int64_t>(), 2);
+  EXPECT_TRUE(tj["average_shifts"].get<bool>());
+  auto with_flag = tune;
+  with_flag.insert(with_flag.end(), {"--atoms", "4"});
+  EXPECT_NE(run(with_flag).code, 0);
+
   // Errors: an unknown held-out name, --model with the unsupervised coding's options, a file that is no model.
   auto unknown = train;
   unknown[4] = "nope";

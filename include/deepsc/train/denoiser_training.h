@@ -4,7 +4,8 @@
 /// flips and 90° turns), a noise level σ ~ U[sigma_min, sigma_max] per crop and fresh Gaussian noise,
 /// and takes one Adam step on the mean squared error ‖f(y, σ) − x‖² / numel, with the learning rate
 /// following a cosine from `learning_rate` to `final_learning_rate`. The network codes a single
-/// shift (chosen per step) during training and averages the s² shifts at evaluation.
+/// shift (chosen per step) during training, or all s² shifts averaged with `average_shifts`, and
+/// averages the s² shifts at evaluation.
 ///
 /// Deterministic: step t draws its crops, σ and noise from a generator seeded by (seed, t), so a run
 /// resumed from a checkpoint continues exactly as the uninterrupted one.
@@ -34,6 +35,9 @@ struct DenoiserTrainingOptions {
   /// Noise levels on the pictures' scale ([0, 1]): σ₂₅₅ / 255.
   TORCH_ARG(double, sigma_min) = 5.0 / 255;
   TORCH_ARG(double, sigma_max) = 50.0 / 255;
+  /// Average the estimates of all s² shifts in training too (s² times the work per step), so that
+  /// the loss is that of the estimate used at evaluation; false codes one random shift per step.
+  TORCH_ARG(bool, average_shifts) = false;
   TORCH_ARG(double, learning_rate) = 1e-3;
   TORCH_ARG(double, final_learning_rate) = 1e-5;
   TORCH_ARG(uint64_t, seed) = 0;
