@@ -43,7 +43,7 @@ def main():
     parser.add_argument("--methods", default="ksvd,csc,learned", help="any of ksvd, csc, learned")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default="/tmp/deepsc-denoisers", help="folder for the denoised pictures")
+    parser.add_argument("--out", default=str(ROOT / "runs/denoisers"), help="folder for the denoised pictures")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
 

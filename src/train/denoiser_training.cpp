@@ -99,15 +99,14 @@ DenoiserTrainingResult train_csc_denoiser(nn::CscDenoiser& model, const std::vec
     state = load_checkpoint(o.checkpoint(), *model, &optimizer);
   }
   const auto save = [&]() {
-    if (o.checkpoint().empty()) return;
-    state.epochs_done = state.steps_done;
-    save_checkpoint(o.checkpoint(), *model, &optimizer, state);
+    if (!o.checkpoint().empty()) save_checkpoint(o.checkpoint(), *model, &optimizer, state);
   };
 
   model->train();
   const auto start = std::chrono::steady_clock::now();
   const double seconds_before = state.seconds;
-  double loss_sum = 0;
+  // Summed on the device and read at reports only: no host synchronisation per step.
+  torch::Tensor loss_sum = torch::zeros({}, model->analysis.options().requires_grad(false));
   int64_t loss_count = 0;
   for (int64_t step = state.steps_done; step < o.steps(); ++step) {
     for (auto& group : optimizer.param_groups()) group.options().set_lr(cosine_rate(o, step));
@@ -117,16 +116,16 @@ DenoiserTrainingResult train_csc_denoiser(nn::CscDenoiser& model, const std::vec
     const auto loss = torch::mse_loss(estimate, batch.clean);
     loss.backward();
     optimizer.step();
-    loss_sum += loss.item<double>();
+    loss_sum += loss.detach();
     ++loss_count;
     state.steps_done = step + 1;
     state.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const bool last = state.steps_done == o.steps();
     const bool stop = !last && o.should_stop() && o.should_stop()();
     if (state.steps_done % o.report_every() == 0 || last || stop) {
-      result.last_loss = loss_sum / static_cast<double>(loss_count);
+      result.last_loss = loss_sum.item<double>() / static_cast<double>(loss_count);
       if (o.on_report()) o.on_report()({state.steps_done, o.steps(), result.last_loss, state.seconds});
-      loss_sum = 0;
+      loss_sum.zero_();
       loss_count = 0;
     }
     if (last || stop || (o.checkpoint_every() > 0 && state.steps_done % o.checkpoint_every() == 0)) save();
