@@ -8,7 +8,8 @@ Data (per seed): D [20, 50] with i.i.d. Gaussian entries and unit-norm columns; 
 3 atoms at random positions with i.i.d. coefficients uniform in [-1, 1]; white Gaussian noise at an
 SNR of 30, 20 or 10 dB, or none (the same generator as tests/dictlearn/test_dictionary_learning.cpp).
 An atom is found when a learned atom d_hat has 1 - |<d, d_hat>| < 0.01. Learners, from data signals:
-- deepsc K-SVD and MOD, K = 3, 80 iterations, with atom swaps (the default) and without;
+- deepsc K-SVD and MOD, K = 3, 80 iterations: with atom swaps and restarts (the default), with swaps
+  only, and as published (neither);
 - deepsc online (Mairal et al. 2010) and Olshausen-Field, lambda = 0.1, batches of 256, 470
   mini-batches (about 80 passes);
 - scikit-learn DictionaryLearning (alpha = 0.1, coordinate descent, 80 iterations) — the same
@@ -75,9 +76,11 @@ def sklearn_learner(y, seed):
 
 LEARNERS = [
     ("deepsc K-SVD", deepsc_learner("ksvd", sparsity=3, iterations=80)),
-    ("deepsc K-SVD, no swaps", deepsc_learner("ksvd", sparsity=3, iterations=80, swap_atoms=False)),
+    ("deepsc K-SVD, swaps only", deepsc_learner("ksvd", sparsity=3, iterations=80, restart_passes=0)),
+    ("deepsc K-SVD as published", deepsc_learner("ksvd", sparsity=3, iterations=80, swap_atoms=False, restart_passes=0)),
     ("deepsc MOD", deepsc_learner("mod", sparsity=3, iterations=80)),
-    ("deepsc MOD, no swaps", deepsc_learner("mod", sparsity=3, iterations=80, swap_atoms=False)),
+    ("deepsc MOD, swaps only", deepsc_learner("mod", sparsity=3, iterations=80, restart_passes=0)),
+    ("deepsc MOD as published", deepsc_learner("mod", sparsity=3, iterations=80, swap_atoms=False, restart_passes=0)),
     ("deepsc online", deepsc_learner("online", lam=0.1, batch_size=256, iterations=470)),
     ("deepsc Olshausen-Field", deepsc_learner("olshausen-field", lam=0.1, batch_size=256, iterations=470)),
 ]

@@ -29,6 +29,7 @@ struct LearnDictCommand {
   int64_t atoms = 256, sparsity = 0, iterations = 0, batch = 256, eval_every = 0, checkpoint_every = 10;
   double lambda = 0, learning_rate = 0, holdout_fraction = 0.1, error_bound = 0;
   bool resume = false, json = false, no_atom_swaps = false;
+  int64_t restart_passes = 10;
 };
 
 /// ksvd/mod sweep the whole set each iteration; the others take one mini-batch.
@@ -41,6 +42,10 @@ nlohmann::json history_json(const std::vector<dictlearn::LearnProgress>& history
   for (const auto& p : history) {
     nlohmann::json row{{"iteration", p.iteration}, {"seconds", p.seconds}, {"objective", p.objective}};
     if (!std::isnan(p.holdout_objective)) row["holdout_objective"] = p.holdout_objective;
+    if (p.restart_started) row["restart_started"] = true;
+    if (p.restart_outcome != dictlearn::RestartOutcome::None) {
+      row["restart_outcome"] = p.restart_outcome == dictlearn::RestartOutcome::Kept ? "kept" : "rejected";
+    }
     rows.push_back(row);
   }
   return rows;
@@ -77,7 +82,8 @@ dictlearn::LearnOptions learn_options(const LearnDictCommand& o, dictlearn::Algo
       .checkpoint(o.checkpoint)
       .checkpoint_every(o.checkpoint_every)
       .resume(o.resume)
-      .swap_atoms(!o.no_atom_swaps);
+      .swap_atoms(!o.no_atom_swaps)
+      .restart_passes(o.restart_passes);
 }
 
 /// The progress bar's line: iterations, rate, ETA, the objective and the last held-out objective.
@@ -105,6 +111,7 @@ nlohmann::json report_json(const LearnDictCommand& o, const PreparedPatches& pre
                         {"whitening", prepared.whitening}, {"lambda", o.lambda}, {"sparsity", o.sparsity},
                         {"error_bound", o.error_bound}, {"iterations", last.iteration}, {"batch", o.batch},
                         {"objective", last.objective}, {"replaced_atoms", result.replaced_atoms}, {"swapped_atoms", result.swapped_atoms},
+                        {"restarted_atoms", result.restarted_atoms},
                         {"prepare_seconds", prepare_seconds}, {"learn_seconds", learn_seconds},
                         {"threads", at::get_num_threads()}, {"out", o.out}, {"png", o.png},
                         {"history", history_json(result.history)}};
@@ -129,6 +136,7 @@ void print_summary(std::ostream& out, const LearnDictCommand& o, const PreparedP
   if (!std::isnan(last.holdout_objective)) out << ", held-out " << last.holdout_objective;
   if (result.replaced_atoms > 0) out << ", " << result.replaced_atoms << " unused atoms replaced";
   if (result.swapped_atoms > 0) out << ", " << result.swapped_atoms / 2 << " atom swaps";
+  if (result.restarted_atoms > 0) out << ", " << result.restarted_atoms << " atom restarts kept";
   out << " -> " << o.out << (o.png.empty() ? "" : ", " + o.png) << "\n";
 }
 
@@ -212,6 +220,9 @@ Action add_learn_dict_command(CLI::App& app) {
   cmd->add_flag("--no-atom-swaps", o->no_atom_swaps,
                 "ksvd/mod as published: no splitting of atoms that blend two directions into the place of atoms that "
                 "carry little");
+  cmd->add_option("--restart-passes", o->restart_passes,
+                  "ksvd/mod with --sparsity: passes of an atom-restart trial when the objective stalls (0: none)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_flag("--json", o->json, "Print a JSON report (with the objective history)");
   return [o](Context& ctx) { run_learn_dict(*o, ctx); };
 }

@@ -6,13 +6,16 @@ import torch
 from . import _C
 
 # What learn_dictionary() returns: dictionary D [n, m] (unit-norm columns), history (one dict per
-# iteration: iteration, total, objective, holdout_objective, seconds), replaced_atoms and swapped_atoms.
+# iteration: iteration, total, objective, holdout_objective, seconds, restart_started,
+# restart_outcome: "", "kept" or "rejected"), replaced_atoms, swapped_atoms and
+# restarted_atoms.
 LearnResult = _C.LearnResult
 
 
 def _options(atoms, algorithm, lam, sparsity, error_bound, iterations, batch_size, learning_rate, seed, initial,
              initialization, holdout, eval_every, checkpoint, checkpoint_every, resume, coding_tol,
-             ksvd_power_iterations, replace_dead_atoms, duplicate_threshold, dead_atom_window, swap_atoms=True):
+             ksvd_power_iterations, replace_dead_atoms, duplicate_threshold, dead_atom_window, swap_atoms=True,
+             restart_passes=10):
     o = _C.LearnOptions(int(atoms))
     o.algorithm, o.lam, o.sparsity, o.error_bound = algorithm, float(lam), int(sparsity), float(error_bound)
     o.iterations, o.batch_size, o.learning_rate, o.seed = int(iterations), int(batch_size), float(learning_rate), int(seed)
@@ -20,7 +23,7 @@ def _options(atoms, algorithm, lam, sparsity, error_bound, iterations, batch_siz
     o.checkpoint, o.checkpoint_every, o.resume = str(checkpoint or ""), int(checkpoint_every), bool(resume)
     o.coding_tol, o.ksvd_power_iterations = float(coding_tol), int(ksvd_power_iterations)
     o.replace_dead_atoms, o.duplicate_threshold = bool(replace_dead_atoms), float(duplicate_threshold)
-    o.dead_atom_window, o.swap_atoms = int(dead_atom_window), bool(swap_atoms)
+    o.dead_atom_window, o.swap_atoms, o.restart_passes = int(dead_atom_window), bool(swap_atoms), int(restart_passes)
     return o
 
 
@@ -31,13 +34,15 @@ def learn_dictionary(Y: torch.Tensor, atoms: int, algorithm: str = "online", *, 
                      checkpoint: Optional[str] = None, checkpoint_every: int = 10, resume: bool = False,
                      coding_tol: float = 1e-2, ksvd_power_iterations: int = 1, replace_dead_atoms: bool = True,
                      duplicate_threshold: float = 0.99, dead_atom_window: int = 0,
-                     swap_atoms: bool = True, callback: Optional[Callable[[dict], None]] = None) -> LearnResult:
+                     swap_atoms: bool = True, restart_passes: int = 10, callback: Optional[Callable[[dict], None]] = None) -> LearnResult:
     """Learns D [n, m] with unit-norm columns from the rows of Y [N, n].
 
     algorithm: "online" or "olshausen-field" (lasso codes, lam > 0: min_D mean 1/2||y - Dx||^2 +
     lam||x||_1), "ksvd" or "mod" (Batch-OMP codes with ||x||_0 <= sparsity, optionally stopping at
     ||y - Dx|| <= error_bound). swap_atoms (ksvd, mod): split atoms that blend two directions into the
-    place of atoms that carry little, after every update. iterations counts mini-batches (online, olshausen-field) or passes
+    place of atoms that carry little, after every update. restart_passes (ksvd, mod with a fixed
+    sparsity): when the objective stalls, the cheapest atom restarts along the residual's top
+    principal direction and is kept if the objective is lower that many passes later (0: off). iterations counts mini-batches (online, olshausen-field) or passes
     (ksvd, mod). checkpoint names a file written atomically every checkpoint_every iterations; with
     resume=True a run continues from it and ends with exactly the dictionary of an uninterrupted
     run. callback(progress) is called after every iteration; Ctrl-C stops the run with
@@ -46,7 +51,7 @@ def learn_dictionary(Y: torch.Tensor, atoms: int, algorithm: str = "online", *, 
     options = _options(atoms, algorithm, lam, sparsity, error_bound, iterations, batch_size, learning_rate, seed,
                        initial, initialization, holdout, eval_every, checkpoint, checkpoint_every, resume, coding_tol,
                        ksvd_power_iterations, replace_dead_atoms, duplicate_threshold, dead_atom_window,
-                       swap_atoms)
+                       swap_atoms, restart_passes)
     return _C.learn_dictionary(Y, options, callback)
 
 

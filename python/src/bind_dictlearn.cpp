@@ -19,6 +19,10 @@ py::dict progress_dict(const dictlearn::LearnProgress& p) {
   d["objective"] = p.objective;
   d["holdout_objective"] = p.holdout_objective;
   d["seconds"] = p.seconds;
+  d["restart_started"] = p.restart_started;
+  d["restart_outcome"] = p.restart_outcome == dictlearn::RestartOutcome::Kept       ? "kept"
+                         : p.restart_outcome == dictlearn::RestartOutcome::Rejected ? "rejected"
+                                                                                     : "";
   return d;
 }
 
@@ -27,6 +31,7 @@ struct LearnRun {
   py::list history;
   int64_t replaced_atoms = 0;
   int64_t swapped_atoms = 0;
+  int64_t restarted_atoms = 0;
 };
 
 LearnRun learn(const torch::Tensor& signals, LearnOptions options, const py::object& callback) {
@@ -47,6 +52,7 @@ LearnRun learn(const torch::Tensor& signals, LearnOptions options, const py::obj
   run.dictionary = result.dictionary;
   run.replaced_atoms = result.replaced_atoms;
   run.swapped_atoms = result.swapped_atoms;
+  run.restarted_atoms = result.restarted_atoms;
   for (const auto& p : result.history) run.history.append(progress_dict(p));
   return run;
 }
@@ -94,13 +100,15 @@ void bind_dictlearn(py::module_& m) {
   property<LearnOptions, bool>(o, "replace_dead_atoms", &LearnOptions::replace_dead_atoms, &LearnOptions::replace_dead_atoms);
   property<LearnOptions, double>(o, "duplicate_threshold", &LearnOptions::duplicate_threshold, &LearnOptions::duplicate_threshold);
   property<LearnOptions, bool>(o, "swap_atoms", &LearnOptions::swap_atoms, &LearnOptions::swap_atoms);
+  property<LearnOptions, int64_t>(o, "restart_passes", &LearnOptions::restart_passes, &LearnOptions::restart_passes);
   property<LearnOptions, int64_t>(o, "dead_atom_window", &LearnOptions::dead_atom_window, &LearnOptions::dead_atom_window);
 
   py::class_<LearnRun>(m, "LearnResult", "A finished dictionary learning run")
       .def_readonly("dictionary", &LearnRun::dictionary)
       .def_readonly("history", &LearnRun::history)
       .def_readonly("replaced_atoms", &LearnRun::replaced_atoms)
-      .def_readonly("swapped_atoms", &LearnRun::swapped_atoms);
+      .def_readonly("swapped_atoms", &LearnRun::swapped_atoms)
+      .def_readonly("restarted_atoms", &LearnRun::restarted_atoms);
   m.def("learn_dictionary", &learn, py::arg("signals"), py::arg("options"), py::arg("callback") = py::none());
   m.def(
       "dictionary_objective",

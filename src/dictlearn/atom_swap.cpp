@@ -64,15 +64,18 @@ Split split_part(const torch::Tensor& p, const torch::Tensor& atom) {
 
 }  // namespace
 
+torch::Tensor drop_costs(const torch::Tensor& atoms, const torch::Tensor& codes) {
+  auto closeness = torch::mm(atoms, atoms.t()).square_();
+  closeness.fill_diagonal_(0);
+  const auto nearest = std::get<0>(closeness.max(1));
+  return (codes.square().sum(0) * (1 - nearest)).to(torch::kDouble).contiguous();
+}
+
 std::vector<int64_t> swap_atoms(torch::Tensor& atoms, const torch::Tensor& codes, const torch::Tensor& residual) {
   const int64_t m = atoms.size(0);
   const int64_t max_swaps = std::max<int64_t>(1, m / 10);
   torch::NoGradGuard no_grad;
-  // L_k for every atom.
-  auto closeness = torch::mm(atoms, atoms.t()).square_();
-  closeness.fill_diagonal_(0);
-  const auto nearest = std::get<0>(closeness.max(1));
-  const auto loss = (codes.square().sum(0) * (1 - nearest)).to(torch::kDouble).contiguous();
+  const auto loss = drop_costs(atoms, codes).cpu();
   // The one-line error of every atom, ‖P_j‖² − ‖P_j d_j‖², from the non-zeros (i, j, c):
   //   ‖p‖² = ‖r_i‖² + 2c⟨r_i, d_j⟩ + c²,  ⟨p, d_j⟩ = ⟨r_i, d_j⟩ + c.
   const auto entries = codes.t().nonzero();  // [nnz, 2] (atom, row), grouped by atom

@@ -4,7 +4,8 @@
 //   1. sparse coding: Batch-OMP (sparse::omp) with ‖x‖₀ ≤ K (and ‖y − D x‖₂ ≤ ε when error_bound is set);
 //   2. atom by atom, j = 1..m: on the signals ω_j that use atom j, the residual without it,
 //      E = (Y − X Dᵀ)_ω + x_{ω,j} d_jᵀ, is approximated by the rank-1 matrix g d_jᵀ, updating the
-//      atom and its coefficients together (the support stays, so ‖x‖₀ ≤ K holds).
+//      atom and its coefficients together (the support stays, so ‖x‖₀ ≤ K holds);
+//   3. atom swaps, dead-atom replacement and atom restarts (atom_swap.cpp, atom_restart.cpp).
 // The rank-1 step is that of approximate K-SVD (Rubinstein, Zibulevsky & Elad 2008, Technion
 // CS-2008-08), here with signals as rows (E [|ω|, n]): d = Eᵀg/‖Eᵀg‖, then g = E d, warm-started
 // from the current codes g = x_{ω,j}. That is one power-iteration step towards E's top singular
@@ -128,9 +129,12 @@ void update_atoms_generic(torch::Tensor& atoms, torch::Tensor& residual, const S
 double ksvd_step(Problem& problem, LearnerState& state, int64_t t) {
   const auto& o = problem.options;
   const auto& y = problem.signals;
-  const auto coded = omp_codes(*dictionary_of(state.atoms), y, o);
+  auto coded = omp_codes(*dictionary_of(state.atoms), y, o);
+  if (judge_restart(state, coded.objective)) coded = omp_codes(*dictionary_of(state.atoms), y, o);
   const auto& x = coded.codes;
   count_usage(state, x);
+  auto fallback = restart_fallback(problem, state);
+  const int64_t changed_before = state.replaced + state.swapped;
 
   auto residual = torch::addmm(y, x, state.atoms, 1, -1).contiguous();  // R = Y − X Dᵀ  [N, n]
   auto supports = group_by_atom(x);
@@ -149,6 +153,8 @@ double ksvd_step(Problem& problem, LearnerState& state, int64_t t) {
   updated.masked_scatter_(x.t() != 0, supports.values);
   const auto spared = swap_atoms_if_enabled(problem, state, updated.t(), residual);
   replace_dead_atoms(problem, state, t, [&] { return residual; }, spared);
+  restart_if_stalled(problem, state, coded.objective, std::move(fallback), state.replaced + state.swapped != changed_before,
+                     updated.t(), residual);
   return coded.objective;
 }
 

@@ -73,6 +73,7 @@ const torch::Tensor& checked_signals(const torch::Tensor& signals, const LearnOp
   if (o.resume() && o.checkpoint().empty()) fail("resume needs a checkpoint file");
   if (o.ksvd_power_iterations() < 1) fail("ksvd power iterations must be >= 1");
   if (o.dead_atom_window() < 0) fail("dead-atom window must be >= 0 (0: automatic)");
+  if (o.restart_passes() < 0) fail("restart passes must be >= 0 (0: no atom restarts)");
   if (!(o.duplicate_threshold() > 0 && o.duplicate_threshold() <= 1)) fail("duplicate threshold must be in (0, 1]");
   const int64_t n = signals.size(1), m = o.atoms();
   if (o.initial().defined()) {

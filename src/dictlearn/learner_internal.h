@@ -64,6 +64,13 @@ struct LearnerState {
   int64_t iteration = 0;        // completed iterations
   int64_t replaced = 0;         // atoms replaced so far
   int64_t swapped = 0;          // atoms changed by atom swaps so far (two per swap)
+  int64_t restarted = 0;        // atom restarts kept so far
+  // Atom restarts (atom_restart.cpp): while a trial runs, the atoms before it, their objective and
+  // the passes left before it is judged; after a rejected trial no other is tried.
+  torch::Tensor restart_fallback;   // Dᵀ [m, n] before the trial; undefined when no trial runs
+  double restart_reference = 0;     // mean objective of restart_fallback
+  int64_t restart_passes_left = 0;  // > 0 while a trial runs
+  bool restarts_over = false;
   double seconds = 0;           // wall time of the iterations done
   std::vector<LearnProgress> history;
 };
@@ -109,6 +116,29 @@ std::vector<int64_t> swap_atoms(torch::Tensor& atoms, const torch::Tensor& codes
 /// swap_atoms() when options.swap_atoms(), counted in state.swapped; returns the atoms changed.
 std::vector<int64_t> swap_atoms_if_enabled(const Problem& problem, LearnerState& state, const torch::Tensor& codes,
                                            const torch::Tensor& residual);
+
+/// L_k = Σ_i c_ik² (1 − max_{l≠k} ⟨d_l, d_k⟩²) for every atom [m] (float64): the energy atom k
+/// carries that its closest other atom cannot, the first-order cost of dropping it. atoms: Dᵀ [m, n]
+/// with unit rows; codes [N, m] with respect to them.
+torch::Tensor drop_costs(const torch::Tensor& atoms, const torch::Tensor& codes);
+
+/// Atom restarts (atom_restart.cpp; K-SVD and MOD with a fixed K), in three calls per pass:
+/// 1. right after the pass's coding, whose mean objective is `objective`: judges a trial whose
+///    passes are over. Returns true when it was rejected and the atoms before it came back (the
+///    caller codes again).
+bool judge_restart(LearnerState& state, double objective);
+/// 2. before the dictionary update: the atoms a restart at the end of this pass would fall back
+///    to (a copy), or undefined when none can start.
+torch::Tensor restart_fallback(const Problem& problem, const LearnerState& state);
+/// 3. after the update, swaps and replacements: when `fallback` is defined, nothing was swapped
+///    or replaced in this pass, and `objective` fell by less than 0.1% from the last pass's, the
+///    atom with the smallest drop_costs() restarts along the top eigenvector of residualᵀresidual
+///    and a trial of restart_passes passes begins. codes [N, m], residual [N, n] = Y − codes·atomsᵀ.
+void restart_if_stalled(const Problem& problem, LearnerState& state, double objective, torch::Tensor fallback,
+                        bool atoms_changed, const torch::Tensor& codes, const torch::Tensor& residual);
+/// The dictionary a run ending now returns (Dᵀ [m, n]): the atoms, or, inside a trial, the
+/// fallback unless the atoms' objective is already lower.
+torch::Tensor final_atoms(const Problem& problem, const LearnerState& state);
 
 /// dictionary_objective() of the held-out signals at the current atoms; for the ℓ1 learners
 /// warm-started from (and updating) state.holdout_codes, solved to the same duality gap.

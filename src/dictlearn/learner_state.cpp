@@ -1,6 +1,7 @@
 // The run loop of learn_dictionary() and its checkpoints. A checkpoint holds the whole learner
 // state (atoms, online statistics, the step's power-iteration vector, atom usage in the current
-// dead-atom window, the held-out codes that warm-start the next evaluation, counters and history);
+// dead-atom window, the held-out codes that warm-start the next evaluation, an atom-restart trial
+// under way, counters and history);
 // the random draws of iteration t depend only on the seed and t, so a resumed run computes exactly
 // what the uninterrupted one would have.
 
@@ -24,7 +25,7 @@ namespace detail {
 
 namespace {
 
-constexpr double kFormatVersion = 3;  // 2: the error bound joined the fingerprint; 3: atom swaps
+constexpr double kFormatVersion = 4;  // 2: the error bound joined the fingerprint; 3: atom swaps; 4: restarts
 
 /// What a checkpoint must agree on with the run resuming it, name by name.
 std::vector<std::pair<std::string, double>> fingerprint(const Problem& p) {
@@ -48,7 +49,8 @@ std::vector<std::pair<std::string, double>> fingerprint(const Problem& p) {
           {"dead-atom replacement", o.replace_dead_atoms() ? 1.0 : 0.0},
           {"dead-atom window", static_cast<double>(p.window)},
           {"duplicate threshold", o.duplicate_threshold()},
-          {"atom swaps", o.swap_atoms() ? 1.0 : 0.0}};
+          {"atom swaps", o.swap_atoms() ? 1.0 : 0.0},
+          {"restart passes", static_cast<double>(o.restart_passes())}};
 }
 
 torch::Tensor fingerprint_tensor(const Problem& p) {
@@ -58,7 +60,7 @@ torch::Tensor fingerprint_tensor(const Problem& p) {
 }
 
 torch::Tensor history_tensor(const std::vector<LearnProgress>& history) {
-  auto out = torch::empty({static_cast<int64_t>(history.size()), 5}, torch::kDouble);
+  auto out = torch::empty({static_cast<int64_t>(history.size()), 6}, torch::kDouble);
   auto* v = out.data_ptr<double>();
   for (const auto& h : history) {
     *v++ = static_cast<double>(h.iteration);
@@ -66,6 +68,7 @@ torch::Tensor history_tensor(const std::vector<LearnProgress>& history) {
     *v++ = h.objective;
     *v++ = h.holdout_objective;
     *v++ = h.seconds;
+    *v++ = static_cast<double>(h.restart_outcome) + (h.restart_started ? 4 : 0);
   }
   return out;
 }
@@ -74,8 +77,11 @@ std::vector<LearnProgress> history_of(const torch::Tensor& t) {
   std::vector<LearnProgress> history;
   const auto table = t.to(torch::kDouble).contiguous();
   const auto* v = table.data_ptr<double>();
-  for (int64_t i = 0; i < table.size(0); ++i, v += 5) {
-    history.push_back({static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1]), v[2], v[3], v[4]});
+  if (table.dim() != 2 || table.size(1) != 6) throw std::invalid_argument("the history table has the wrong shape");
+  for (int64_t i = 0; i < table.size(0); ++i, v += 6) {
+    const int restart = static_cast<int>(v[5]);
+    history.push_back({static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1]), v[2], v[3], v[4],
+                       static_cast<RestartOutcome>(restart % 4), restart >= 4});
   }
   return history;
 }
@@ -102,8 +108,11 @@ void save_state(const std::string& path, const Problem& problem, const LearnerSt
   write_optional(archive, "power_vector", s.power_vector);
   write_optional(archive, "holdout_codes", s.holdout_codes);
   archive.write("usage", s.usage.cpu());
-  archive.write("counters", torch::tensor({s.iteration, s.replaced, s.swapped}, torch::kLong));
-  archive.write("seconds", torch::tensor({s.seconds}, torch::kDouble));
+  write_optional(archive, "restart_fallback", s.restart_fallback);
+  archive.write("counters", torch::tensor({s.iteration, s.replaced, s.swapped, s.restarted, s.restart_passes_left,
+                                           static_cast<int64_t>(s.restarts_over)},
+                                          torch::kLong));
+  archive.write("seconds", torch::tensor({s.seconds, s.restart_reference}, torch::kDouble));
   archive.write("history", history_tensor(s.history));
   data::write_file_atomically_with(path, [&](const std::string& temporary) { archive.save_to(temporary); });
 }
@@ -141,10 +150,16 @@ LearnerState load_state(const std::string& path, const Problem& problem) {
     s.stats_b = read_optional(archive, "stats_b", opts);
     s.power_vector = read_optional(archive, "power_vector", opts);
     s.holdout_codes = read_optional(archive, "holdout_codes", opts);
+    s.restart_fallback = read_optional(archive, "restart_fallback", opts);
+    if (counters.numel() != 6 || seconds.numel() != 2) throw std::invalid_argument(path + ": checkpoint counters are damaged");
     s.iteration = counters[0].item<int64_t>();
     s.replaced = counters[1].item<int64_t>();
     s.swapped = counters[2].item<int64_t>();
+    s.restarted = counters[3].item<int64_t>();
+    s.restart_passes_left = counters[4].item<int64_t>();
+    s.restarts_over = counters[5].item<int64_t>() != 0;
     s.seconds = seconds[0].item<double>();
+    s.restart_reference = seconds[1].item<double>();
     s.history = history_of(history);
   } catch (const std::invalid_argument&) {
     throw;
@@ -153,7 +168,9 @@ LearnerState load_state(const std::string& path, const Problem& problem) {
     throw std::invalid_argument(path + ": cannot read the checkpoint (" + what.substr(0, what.find('\n')) + ")");
   }
   const int64_t m = problem.options.atoms(), n = problem.signals.size(1);
-  if (s.atoms.dim() != 2 || s.atoms.size(0) != m || s.atoms.size(1) != n || s.usage.numel() != m) {
+  const bool fallback_ok = s.restart_passes_left == 0 ? !s.restart_fallback.defined()
+                                                       : s.restart_fallback.defined() && s.restart_fallback.sizes() == s.atoms.sizes();
+  if (s.atoms.dim() != 2 || s.atoms.size(0) != m || s.atoms.size(1) != n || s.usage.numel() != m || !fallback_ok) {
     throw std::invalid_argument(path + ": checkpoint holds tensors of the wrong shape");
   }
   return s;
@@ -188,7 +205,13 @@ LearnResult learn_dictionary(const torch::Tensor& signals, const LearnOptions& o
     LearnProgress progress;
     progress.iteration = t + 1;
     progress.total = o.iterations();
+    const int64_t kept_before = state.restarted;
+    const bool over_before = state.restarts_over;
     progress.objective = detail::step(problem, state, t);
+    if (state.restarted > kept_before) progress.restart_outcome = RestartOutcome::Kept;
+    if (state.restarts_over && !over_before) progress.restart_outcome = RestartOutcome::Rejected;
+    // A running trial counts down at each coding, before a new one can begin.
+    progress.restart_started = state.restart_passes_left > 0 && state.restart_passes_left == o.restart_passes();
     progress.holdout_objective = std::numeric_limits<double>::quiet_NaN();
     const bool last = t + 1 == o.iterations();
     if (problem.holdout.defined() && ((t + 1) % o.eval_every() == 0 || last)) {
@@ -205,10 +228,11 @@ LearnResult learn_dictionary(const torch::Tensor& signals, const LearnOptions& o
   }
 
   LearnResult result;
-  result.dictionary = state.atoms.t().contiguous();
+  result.dictionary = detail::final_atoms(problem, state).t().contiguous();
   result.history = std::move(state.history);
   result.replaced_atoms = state.replaced;
   result.swapped_atoms = state.swapped;
+  result.restarted_atoms = state.restarted;
   return result;
 }
 

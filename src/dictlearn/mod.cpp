@@ -6,7 +6,8 @@
 //      (XᵀX + δI) Dᵀ = XᵀY with a Cholesky factorisation in float64 (never an explicit inverse);
 //      δ = 1e-10·tr(XᵀX)/m keeps the system definite when an atom is unused (its row of Dᵀ is
 //      then zero and the atom is replaced);
-//   3. atoms renormalised (D's scale moves into the codes; X Dᵀ is unchanged).
+//   3. atoms renormalised (D's scale moves into the codes; X Dᵀ is unchanged);
+//   4. atom swaps, dead-atom replacement and atom restarts (atom_swap.cpp, atom_restart.cpp).
 
 #include "learner_internal.h"
 
@@ -17,9 +18,12 @@ namespace deepsc::dictlearn::detail {
 double mod_step(Problem& problem, LearnerState& state, int64_t t) {
   const auto& o = problem.options;
   const auto& y = problem.signals;
-  const auto coded = omp_codes(*dictionary_of(state.atoms), y, o);
+  auto coded = omp_codes(*dictionary_of(state.atoms), y, o);
+  if (judge_restart(state, coded.objective)) coded = omp_codes(*dictionary_of(state.atoms), y, o);
   const auto& x = coded.codes;
   count_usage(state, x);
+  auto fallback = restart_fallback(problem, state);
+  const int64_t changed_before = state.replaced + state.swapped;
 
   const int64_t m = x.size(1);
   const auto xt = x.t();
@@ -32,20 +36,26 @@ double mod_step(Problem& problem, LearnerState& state, int64_t t) {
   state.atoms.copy_(solved);
   normalize_rows(state.atoms);
 
-  // Residual of the update itself: Y − X Dᵀ with the unnormalised D (normalising rescales only);
-  // the codes of the normalised atoms carry the norms.
-  // Formed only when a swap or a replacement needs it (an [N, n] GEMM per pass otherwise).
+  // Residual of the update itself: Y − X Dᵀ with the unnormalised D (normalising rescales only).
+  // Formed only when a swap, a replacement or a restart needs it (an [N, n] GEMM per pass otherwise).
   torch::Tensor residual;
   const auto residual_of = [&] {
     if (!residual.defined()) residual = torch::addmm(y, x, solved, 1, -1);
     return residual;
   };
+  // The codes with respect to the normalised atoms carry the norms.
+  torch::Tensor scaled_codes;
+  const auto scaled_codes_of = [&] {
+    if (!scaled_codes.defined()) scaled_codes = x * torch::linalg_vector_norm(solved, 2, {1}, false, c10::nullopt);
+    return scaled_codes;
+  };
   std::vector<int64_t> spared;
-  if (o.swap_atoms()) {
-    const auto norms = torch::linalg_vector_norm(solved, 2, {1}, false, c10::nullopt);
-    spared = swap_atoms_if_enabled(problem, state, x * norms, residual_of());
-  }
+  if (o.swap_atoms()) spared = swap_atoms_if_enabled(problem, state, scaled_codes_of(), residual_of());
   replace_dead_atoms(problem, state, t, residual_of, spared);
+  if (fallback.defined()) {
+    restart_if_stalled(problem, state, coded.objective, std::move(fallback),
+                       state.replaced + state.swapped != changed_before, scaled_codes_of(), residual_of());
+  }
   return coded.objective;
 }
 

@@ -94,6 +94,10 @@ TEST_F(CliDictionary, LearnDictAcceptsRowsOfAnyLength) {
   EXPECT_EQ(j["dimension"], 20);
   EXPECT_FALSE(j.contains("statistics"));
   EXPECT_GT(j["swapped_atoms"].get<int64_t>(), 0);
+  ASSERT_TRUE(j.contains("restarted_atoms"));
+  int64_t kept = 0;
+  for (const auto& row : j["history"]) kept += row.value("restart_outcome", "") == "kept";
+  EXPECT_EQ(j["restarted_atoms"].get<int64_t>(), kept);
   auto text = run({"learn-dict", "--patches", path("signals20.npy"), "--algo", "mod", "--atoms", "50", "--sparsity", "3",
                    "--iterations", "5", "--out", path("D20mod.npy"), "--no-atom-swaps", "--threads", "2"});
   ASSERT_EQ(text.code, 0) << text.err;
@@ -191,6 +195,7 @@ TEST_F(CliDictionary, BadInputsGiveOneLineErrorsAndNoOutputFile) {
       {{"learn-dict", "--patches", path("Y.npy"), "--algo", "ksvd"}, "--algo ksvd needs --sparsity K >= 1"},
       {{"learn-dict", "--patches", path("Y.npy"), "--algo", "online", "--lambda", "0.1", "--error-bound", "0.5"}, "--error-bound applies to --algo ksvd and mod"},
       {{"learn-dict", "--patches", path("Y.npy"), "--algo", "ksvd", "--sparsity", "3", "--error-bound", "-1"}, "--error-bound: Value -1 not in range"},
+      {{"learn-dict", "--patches", path("Y.npy"), "--algo", "mod", "--sparsity", "3", "--restart-passes", "-1"}, "--restart-passes: Value -1 not in range"},
       {{"learn-dict", "--patches", path("Y.npy"), "--algo", "sgd", "--lambda", "0.1"}, "unknown dictionary-learning algorithm 'sgd'"},
       {{"learn-dict", "--patches", path("junk.npy"), "--lambda", "0.1"}, "junk.npy: bad magic: not a .npy file"},
       {{"learn-dict", "--patches", path("odd.npy"), "--lambda", "0.1", "--png", path("atoms.png")},

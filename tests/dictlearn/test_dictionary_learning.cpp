@@ -142,15 +142,14 @@ Planted aharon_experiment(uint64_t seed, double snr_db) {
 struct AharonCase {
   Algorithm algorithm;
   double snr_db;
-  double mean = 0.96, worst = 0.90;  // the goal; MOD at 10 dB falls short of it (measured 0.93, 0.84)
+  double mean = 0.96, worst = 0.90;  // the goal of the issue that asked for the experiment
 };
 
 class AharonExperiment : public ::testing::TestWithParam<AharonCase> {};
 
-// With atom swaps K-SVD finds ≥ 96% of the atoms on average over 4 seeds and ≥ 90% at every seed at
-// every noise level, and so does MOD down to 20 dB (the learners as published stall at 76–96%:
-// see the next test). At 10 dB MOD finds 93% (84% at its worst seed): several of its atoms end
-// within 0.96–0.99 of a generating atom, short of the 0.99 the experiment asks.
+// With atom swaps and restarts (the defaults) K-SVD and MOD find ≥ 96% of the atoms on average over
+// 4 seeds and ≥ 90% at every seed at every noise level (the learners as published stall at 76–96%;
+// the next tests show what each move adds).
 TEST_P(AharonExperiment, KsvdAndModFindTheGeneratingAtoms) {
   const auto c = GetParam();
   double sum = 0, worst = 1;
@@ -167,21 +166,21 @@ TEST_P(AharonExperiment, KsvdAndModFindTheGeneratingAtoms) {
 INSTANTIATE_TEST_SUITE_P(DictionaryLearning, AharonExperiment,
                          ::testing::Values(AharonCase{Algorithm::Ksvd, -1}, AharonCase{Algorithm::Ksvd, 30},
                                            AharonCase{Algorithm::Ksvd, 20}, AharonCase{Algorithm::Ksvd, 10},
-                                           AharonCase{Algorithm::Mod, -1}, AharonCase{Algorithm::Mod, 20},
-                                           AharonCase{Algorithm::Mod, 10, 0.9, 0.8}),
+                                           AharonCase{Algorithm::Mod, -1}, AharonCase{Algorithm::Mod, 30},
+                                           AharonCase{Algorithm::Mod, 20}, AharonCase{Algorithm::Mod, 10}),
                          [](const auto& info) {
                            const double snr = info.param.snr_db;
                            return test_name(info.param.algorithm) +
                                   (snr < 0 ? std::string("_noiseless") : "_snr" + std::to_string(static_cast<int>(snr)));
                          });
 
-// The swaps are what finds the last atoms: without them K-SVD stalls in local minima where one atom
+// Swaps find atoms: without them (and without restarts) K-SVD stalls in local minima where one atom
 // blends two generating atoms, and on the noiseless experiment finds fewer atoms at some seed.
 TEST(AharonExperimentSwaps, WithoutSwapsKsvdStallsWhereWithThemItDoesNot) {
   double with = 0, without = 0;
   for (uint64_t seed = 0; seed < 4; ++seed) {
     const auto data = aharon_experiment(seed, -1);
-    auto options = LearnOptions(50).algorithm(Algorithm::Ksvd).sparsity(3).iterations(80).seed(seed);
+    auto options = LearnOptions(50).algorithm(Algorithm::Ksvd).sparsity(3).iterations(80).seed(seed).restart_passes(0);
     const auto swapped = dl::learn_dictionary(data.signals, options);
     with += recovered_fraction(swapped.dictionary, data.dictionary);
     without += recovered_fraction(dl::learn_dictionary(data.signals, options.swap_atoms(false)).dictionary,
@@ -190,6 +189,77 @@ TEST(AharonExperimentSwaps, WithoutSwapsKsvdStallsWhereWithThemItDoesNot) {
     EXPECT_EQ(swapped.swapped_atoms % 2, 0) << "atoms change in pairs";
   }
   EXPECT_GT(with, without);
+}
+
+/// The trials in a history: each is judged restart_passes passes after it began; kept, its
+/// objective is below the one of the pass it began at (the objective of the atoms it would fall
+/// back to); rejected, the judging pass ran from exactly those atoms (the same objective) and no
+/// trial follows. `kept` restarts in all.
+void check_restart_trials(const std::vector<dl::LearnProgress>& history, int64_t passes, int64_t kept) {
+  int64_t began = -1, kept_seen = 0;
+  bool over = false;
+  for (int64_t i = 0; i < static_cast<int64_t>(history.size()); ++i) {
+    const auto& p = history[static_cast<size_t>(i)];
+    if (p.restart_outcome != dl::RestartOutcome::None) {
+      ASSERT_GE(began, 0) << "pass " << i + 1 << " judges a trial that never began";
+      EXPECT_EQ(i - began, passes) << "pass " << i + 1;
+      const double reference = history[static_cast<size_t>(began)].objective;
+      if (p.restart_outcome == dl::RestartOutcome::Kept) {
+        EXPECT_LT(p.objective, reference) << "pass " << i + 1;
+        ++kept_seen;
+      } else {
+        EXPECT_NEAR(p.objective, reference, 1e-12 * reference) << "pass " << i + 1;
+        over = true;
+      }
+      began = -1;
+    }
+    if (p.restart_started) {
+      EXPECT_FALSE(over) << "pass " << i + 1 << ": a trial after a rejected one";
+      EXPECT_EQ(began, -1) << "pass " << i + 1 << ": a trial inside a trial";
+      began = i;
+    }
+  }
+  EXPECT_EQ(kept_seen, kept);
+}
+
+// Restarts find the atoms swaps cannot: at 10 dB, with swaps alone MOD stalls with generating atoms
+// spread over several learned atoms' users (84% found at seed 1); a restart along the residual's
+// top principal direction is kept only when the objective is lower restart_passes passes later,
+// so every kept restart lowers it, and the runs with restarts find more atoms in all.
+TEST(AharonExperimentRestarts, KeptRestartsFindTheAtomsSwapsLeaveSpread) {
+  double with = 0, without = 0;
+  int64_t kept = 0;
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    const auto data = aharon_experiment(seed, 10);
+    const auto options = LearnOptions(50).algorithm(Algorithm::Mod).sparsity(3).iterations(80).seed(seed);
+    const auto restarted = dl::learn_dictionary(data.signals, options);
+    const auto plain = dl::learn_dictionary(data.signals, LearnOptions(options).restart_passes(0));
+    with += recovered_fraction(restarted.dictionary, data.dictionary);
+    without += recovered_fraction(plain.dictionary, data.dictionary);
+    kept += restarted.restarted_atoms;
+    EXPECT_EQ(plain.restarted_atoms, 0);
+    check_restart_trials(restarted.history, options.restart_passes(), restarted.restarted_atoms);
+    // Every pass before the first trial is the same in both runs.
+    EXPECT_EQ(restarted.history.front().objective, plain.history.front().objective);
+    // Kept restarts lower the objective and a rejected one brings back the atoms of before it, so
+    // the run with them ends no worse (up to the 0.1% by which a stalled pass may still move).
+    EXPECT_LE(dl::dictionary_objective(restarted.dictionary, data.signals, options),
+              dl::dictionary_objective(plain.dictionary, data.signals, options) * (1 + 1e-3))
+        << "seed " << seed;
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_GT(with, without);
+}
+
+// With an error bound the objective sits at the bound and cannot judge a restart: none is tried,
+// and the run is that of restart_passes = 0 bit for bit.
+TEST(AharonExperimentRestarts, NoneWithAnErrorBound) {
+  const auto data = aharon_experiment(1, 10);
+  const auto options = LearnOptions(50).algorithm(Algorithm::Mod).sparsity(3).error_bound(0.3).iterations(60).seed(1);
+  const auto a = dl::learn_dictionary(data.signals, options);
+  const auto b = dl::learn_dictionary(data.signals, LearnOptions(options).restart_passes(0));
+  EXPECT_EQ(a.restarted_atoms, 0);
+  EXPECT_TRUE(torch::equal(a.dictionary, b.dictionary));
 }
 
 // Error-constrained coding (Elad & Aharon): signals of 1 and of 4 planted atoms (n = 64, m = 96, a
@@ -264,13 +334,14 @@ TEST(DictionaryLearningObjective, OlshausenFieldHeldOutObjectiveApproachesThePla
 
 // Each K-SVD / MOD pass lowers the objective: the dictionary step minimises it for the codes, and
 // the next codes are OMP's, which is not an exact minimiser (hence a small tolerance). Atom
-// replacement and swaps are off here: replacing an atom that some signals still use, or a swap
-// (judged by first-order estimates), may cost a little at the pass where it happens.
+// replacement, swaps and restarts are off here: replacing an atom that some signals still use, a
+// swap (judged by first-order estimates) or a restart's trial may cost a little at the pass where
+// it happens.
 TEST(DictionaryLearningObjective, KsvdAndModDecreaseEveryPass) {
   const auto data = planted(20, 40, 4000, 3, 0.01, 3);
   for (const auto algorithm : {Algorithm::Ksvd, Algorithm::Mod}) {
     const auto result =
-        dl::learn_dictionary(data.signals, planted_options(algorithm, 20, 40).replace_dead_atoms(false).swap_atoms(false));
+        dl::learn_dictionary(data.signals, planted_options(algorithm, 20, 40).replace_dead_atoms(false).swap_atoms(false).restart_passes(0));
     ASSERT_EQ(result.history.size(), 20u);
     for (size_t i = 1; i < result.history.size(); ++i) {
       EXPECT_LE(result.history[i].objective, result.history[i - 1].objective * (1 + 1e-3))
@@ -477,6 +548,47 @@ TEST_P(DictionaryLearningCheckpoint, AResumedRunEqualsAnUninterruptedOne) {
   EXPECT_GE(whole.replaced_atoms + whole.swapped_atoms, 1);  // the state being resumed includes them
 }
 
+// A checkpoint written while a restart trial runs holds it (the atoms before it, their objective,
+// the passes left): resumed, the run ends exactly as the uninterrupted one. A run that ends inside
+// a trial returns the better of the trial's atoms and those before it.
+TEST(DictionaryLearningCheckpointRestart, ARunResumedInsideARestartTrialEqualsAnUninterruptedOne) {
+  const auto data = aharon_experiment(1, 10);
+  const auto dir = deepsc::testing::fresh_dir("dictlearn_checkpoint_restart");
+  const std::string path = (dir / "run.pt").string();
+  const auto options = LearnOptions(50).algorithm(Algorithm::Mod).sparsity(3).iterations(80).seed(1);
+  const auto whole = dl::learn_dictionary(data.signals, options);
+  ASSERT_GT(whole.restarted_atoms, 0);
+
+  // Every pass's checkpoint kept; the first two taken inside a trial are resumed.
+  auto saving = LearnOptions(options).checkpoint(path).checkpoint_every(1);
+  saving.on_progress([&](const dl::LearnProgress& p) {
+    std::filesystem::copy_file(path, (dir / ("pass" + std::to_string(p.iteration) + ".pt")).string());
+  });
+  dl::learn_dictionary(data.signals, saving);
+  int resumed_inside = 0;
+  for (int64_t pass = 1; pass < 80 && resumed_inside < 2; ++pass) {
+    const auto saved = (dir / ("pass" + std::to_string(pass) + ".pt")).string();
+    torch::serialize::InputArchive archive;
+    archive.load_from(saved);
+    torch::Tensor fallback;
+    if (!archive.try_read("restart_fallback", fallback)) continue;
+    ++resumed_inside;
+    const auto resumed = dl::learn_dictionary(data.signals, LearnOptions(options).checkpoint(saved).resume(true));
+    EXPECT_TRUE(torch::equal(resumed.dictionary, whole.dictionary)) << "resumed after pass " << pass;
+    EXPECT_EQ(resumed.restarted_atoms, whole.restarted_atoms);
+    ASSERT_EQ(resumed.history.size(), whole.history.size());
+    for (size_t i = 0; i < whole.history.size(); ++i) {
+      EXPECT_EQ(resumed.history[i].objective, whole.history[i].objective) << "pass " << i + 1;
+    }
+    // Stopped after this pass, the run returns atoms no worse than those before the trial.
+    const auto stopped = dl::learn_dictionary(data.signals, LearnOptions(options).iterations(pass));
+    EXPECT_LE(dl::dictionary_objective(stopped.dictionary, data.signals, options),
+              dl::dictionary_objective(fallback.t(), data.signals, options))
+        << "stopped after pass " << pass;
+  }
+  EXPECT_EQ(resumed_inside, 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(DictionaryLearning, DictionaryLearningCheckpoint,
                          ::testing::Values(Algorithm::OlshausenField, Algorithm::Online, Algorithm::Ksvd,
                                            Algorithm::Mod),
@@ -528,6 +640,7 @@ TEST(DictionaryLearningOptions, BadOptionsAndDataThrowInvalidArgument) {
   expect_rejected([&] { learn(y, LearnOptions(ok).resume(true)); }, "checkpoint");
   expect_rejected([&] { learn(y, LearnOptions(ok).coding_tol(0)); }, "tolerance");
   expect_rejected([&] { learn(y, LearnOptions(ksvd).ksvd_power_iterations(0)); }, "power iterations");
+  expect_rejected([&] { learn(y, LearnOptions(ksvd).restart_passes(-1)); }, "restart passes");
   expect_rejected([&] { learn(y, LearnOptions(ksvd).error_bound(-0.1)); }, "error bound");
   expect_rejected([&] { learn(y, LearnOptions(ksvd).error_bound(std::numeric_limits<double>::infinity())); }, "error bound");
   expect_rejected([&] { learn(y, LearnOptions(ok).error_bound(0.1)); }, "error bound");  // an l1 learner

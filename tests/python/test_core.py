@@ -136,6 +136,30 @@ def test_ksvd_lowers_its_objective():
     assert after < 0.9 * before
 
 
+def aharon_signals(seed, snr_db):
+    """Aharon, Elad & Bruckstein's (2006) synthetic experiment: D [20, 50], 1,500 signals of 3 atoms."""
+    g = torch.Generator().manual_seed(seed)
+    D = torch.nn.functional.normalize(torch.randn(20, 50, generator=g, dtype=torch.float64), dim=0)
+    support = torch.argsort(torch.rand(1500, 50, generator=g, dtype=torch.float64), 1)[:, :3]
+    codes = torch.zeros(1500, 50, dtype=torch.float64).scatter_(1, support, torch.rand(1500, 3, generator=g, dtype=torch.float64) * 2 - 1)
+    Y = codes @ D.T
+    Y = Y + (Y.pow(2).mean() / 10 ** (snr_db / 10)).sqrt() * torch.randn(1500, 20, generator=g, dtype=torch.float64)
+    return D, Y
+
+
+def test_atom_restarts_are_reported_and_can_be_turned_off():
+    D, Y = aharon_signals(1, 10)
+    found = lambda learned: ((D.T @ learned).abs().max(1).values > 0.99).double().mean().item()
+    restarted = deepsc.learn_dictionary(Y, 50, "mod", sparsity=3, iterations=80, seed=1)
+    plain = deepsc.learn_dictionary(Y, 50, "mod", sparsity=3, iterations=80, seed=1, restart_passes=0)
+    assert restarted.restarted_atoms == sum(h["restart_outcome"] == "kept" for h in restarted.history) > 0
+    assert sum(h["restart_started"] for h in restarted.history) >= restarted.restarted_atoms
+    assert plain.restarted_atoms == 0 and not any(h["restart_started"] for h in plain.history)
+    assert found(restarted.dictionary) > found(plain.dictionary)
+    with pytest.raises(ValueError, match="restart passes"):
+        deepsc.learn_dictionary(Y, 50, "mod", sparsity=3, restart_passes=-1)
+
+
 def test_mlcsc_pursuits():
     D1, D2 = dictionary(32, 48, seed=1), dictionary(48, 64, seed=2)
     Y = signals(50, 32)

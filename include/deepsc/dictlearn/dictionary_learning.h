@@ -36,6 +36,17 @@
 /// max(1, m/10) swaps per iteration. On the synthetic experiment of Aharon et al. this takes K-SVD
 /// from about 94% to 99% of the generating atoms recovered (docs/dictionary-learning.md).
 ///
+/// K-SVD and MOD with a fixed K also restart atoms (restart_passes): some local minima leave a
+/// generating direction spread over several atoms' users, where no swap sees it, yet it is the top
+/// principal direction of the residual Y − X Dᵀ. When a pass lowers the objective by less than
+/// 0.1% relative to the pass before and changed no atom by a swap or replacement, the atom that
+/// costs least to drop restarts along that direction; restart_passes passes later the objective is
+/// compared: lower, the restart is kept, otherwise the atoms of before it come back and no restart is
+/// tried again in the run (a descent step with a trial move, as in basin hopping). A run that ends
+/// inside a trial returns the better of the two. Not with an error bound, whose objective sits at
+/// the bound. On the synthetic experiment this takes MOD at 10 dB SNR from 93.5% to 99.5% of the
+/// atoms (docs/dictionary-learning.md).
+///
 /// Randomness (random start, mini-batch order, fallbacks) comes from CPU generators seeded from
 /// `seed` and the iteration number, so a run is reproducible on any device and a run resumed from
 /// a checkpoint gives exactly the dictionary of an uninterrupted one.
@@ -67,6 +78,13 @@ enum class Initialization {
 };
 
 /// What the learner reports after every iteration.
+/// How an atom-restart trial ended at an iteration's coding (K-SVD and MOD; see the file comment).
+enum class RestartOutcome {
+  None,
+  Kept,     // the objective is lower than before the trial
+  Rejected  // it is not: the iteration ran from the atoms of before the trial
+};
+
 struct LearnProgress {
   int64_t iteration = 0;  // 1-based
   int64_t total = 0;      // iterations of the run
@@ -76,6 +94,8 @@ struct LearnProgress {
   /// dictionary_objective() on the held-out signals after the update; NaN where not evaluated.
   double holdout_objective = std::numeric_limits<double>::quiet_NaN();
   double seconds = 0;  // wall time since the start of the run (resumed runs include earlier time)
+  RestartOutcome restart_outcome = RestartOutcome::None;
+  bool restart_started = false;  // a trial began after this iteration's update
 };
 
 struct LearnOptions {
@@ -140,6 +160,9 @@ struct LearnOptions {
   /// K-SVD and MOD: after each dictionary update, split atoms that blend two directions into the
   /// place of atoms that carry little (see the file comment). Off: the learners as published.
   TORCH_ARG(bool, swap_atoms) = true;
+  /// K-SVD and MOD with a fixed K: passes of an atom-restart trial before it is judged (see the
+  /// file comment); 0: no restarts (the learners as published).
+  TORCH_ARG(int64_t, restart_passes) = 10;
   /// Iterations over which an atom must be unused to count as dead. 0: 1 for ksvd / mod, and
   /// ⌈10·m / B⌉ for the mini-batch learners (an atom used by one signal in m survives a window
   /// with probability ≈ 1 − e⁻¹⁰).
@@ -151,6 +174,7 @@ struct LearnResult {
   std::vector<LearnProgress> history;  // one entry per iteration (holdout_objective NaN where not evaluated)
   int64_t replaced_atoms = 0;          // dead atoms replaced over the run
   int64_t swapped_atoms = 0;           // atoms changed by atom swaps over the run (two per swap)
+  int64_t restarted_atoms = 0;         // atom restarts kept over the run
 };
 
 /// Learns D from signals Y [N, n] (float32 or float64, any device, finite, N ≥ 1, n ≥ 1). N may be
