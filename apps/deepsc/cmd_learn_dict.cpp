@@ -43,9 +43,7 @@ nlohmann::json history_json(const std::vector<dictlearn::LearnProgress>& history
     nlohmann::json row{{"iteration", p.iteration}, {"seconds", p.seconds}, {"objective", p.objective}};
     if (!std::isnan(p.holdout_objective)) row["holdout_objective"] = p.holdout_objective;
     if (p.restart_started) row["restart_started"] = true;
-    if (p.restart_outcome != dictlearn::RestartOutcome::None) {
-      row["restart_outcome"] = p.restart_outcome == dictlearn::RestartOutcome::Kept ? "kept" : "rejected";
-    }
+    if (p.restart_outcome != dictlearn::RestartOutcome::None) row["restart_outcome"] = dictlearn::restart_outcome_name(p.restart_outcome);
     rows.push_back(row);
   }
   return rows;

@@ -20,9 +20,7 @@ py::dict progress_dict(const dictlearn::LearnProgress& p) {
   d["holdout_objective"] = p.holdout_objective;
   d["seconds"] = p.seconds;
   d["restart_started"] = p.restart_started;
-  d["restart_outcome"] = p.restart_outcome == dictlearn::RestartOutcome::Kept       ? "kept"
-                         : p.restart_outcome == dictlearn::RestartOutcome::Rejected ? "rejected"
-                                                                                     : "";
+  d["restart_outcome"] = dictlearn::restart_outcome_name(p.restart_outcome);
   return d;
 }
 

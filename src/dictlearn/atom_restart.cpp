@@ -30,6 +30,10 @@ bool restarts_apply(const Problem& problem) {
 
 }  // namespace
 
+namespace {
+
+/// Judges a trial whose passes are over at a coding of objective `objective`; true when it was
+/// rejected and the atoms before it came back.
 bool judge_restart(LearnerState& state, double objective) {
   if (state.restart_passes_left == 0 || --state.restart_passes_left > 0) return false;
   const bool kept = objective < state.restart_reference;
@@ -43,16 +47,27 @@ bool judge_restart(LearnerState& state, double objective) {
   return !kept;
 }
 
-torch::Tensor restart_fallback(const Problem& problem, const LearnerState& state) {
-  if (!restarts_apply(problem) || state.restarts_over || state.restart_passes_left > 0) return {};
+}  // namespace
+
+sparse::SolverResult pass_codes(const Problem& problem, LearnerState& state) {
+  auto coded = omp_codes(*dictionary_of(state.atoms), problem.signals, problem.options);
+  if (judge_restart(state, coded.objective)) coded = omp_codes(*dictionary_of(state.atoms), problem.signals, problem.options);
+  return coded;
+}
+
+torch::Tensor restart_fallback(const Problem& problem, const LearnerState& state, double objective) {
+  if (!restarts_apply(problem) || state.restarts_over || state.restart_passes_left > 0 || state.history.empty() ||
+      !(objective > 0)) {
+    return {};
+  }
+  const double previous = state.history.back().objective;
+  if (!(previous - objective < kStall * previous)) return {};
   return state.atoms.clone();
 }
 
 void restart_if_stalled(const Problem& problem, LearnerState& state, double objective, torch::Tensor fallback,
                         bool atoms_changed, const torch::Tensor& codes, const torch::Tensor& residual) {
-  if (!fallback.defined() || atoms_changed || state.history.empty() || !(objective > 0)) return;
-  const double previous = state.history.back().objective;
-  if (!(previous - objective < kStall * previous)) return;
+  if (!fallback.defined() || atoms_changed) return;
   const auto gram = torch::mm(residual.t(), residual).to(torch::kDouble);
   const auto direction = std::get<1>(torch::linalg_eigh(gram)).select(1, gram.size(0) - 1);  // ascending order
   const int64_t cheapest = drop_costs(state.atoms, codes).argmin().item<int64_t>();

@@ -113,6 +113,18 @@ Algorithm parse_algorithm(const std::string& name) {
   fail("unknown dictionary-learning algorithm '" + name + "' (expected olshausen-field, online, ksvd or mod)");
 }
 
+std::string restart_outcome_name(RestartOutcome outcome) {
+  switch (outcome) {
+    case RestartOutcome::None:
+      return "";
+    case RestartOutcome::Kept:
+      return "kept";
+    case RestartOutcome::Rejected:
+      return "rejected";
+  }
+  fail("unknown restart outcome");
+}
+
 std::string algorithm_name(Algorithm algorithm) {
   switch (algorithm) {
     case Algorithm::OlshausenField:

@@ -123,17 +123,17 @@ std::vector<int64_t> swap_atoms_if_enabled(const Problem& problem, LearnerState&
 torch::Tensor drop_costs(const torch::Tensor& atoms, const torch::Tensor& codes);
 
 /// Atom restarts (atom_restart.cpp; K-SVD and MOD with a fixed K), in three calls per pass:
-/// 1. right after the pass's coding, whose mean objective is `objective`: judges a trial whose
-///    passes are over. Returns true when it was rejected and the atoms before it came back (the
-///    caller codes again).
-bool judge_restart(LearnerState& state, double objective);
-/// 2. before the dictionary update: the atoms a restart at the end of this pass would fall back
-///    to (a copy), or undefined when none can start.
-torch::Tensor restart_fallback(const Problem& problem, const LearnerState& state);
-/// 3. after the update, swaps and replacements: when `fallback` is defined, nothing was swapped
-///    or replaced in this pass, and `objective` fell by less than 0.1% from the last pass's, the
-///    atom with the smallest drop_costs() restarts along the top eigenvector of residualᵀresidual
-///    and a trial of restart_passes passes begins. codes [N, m], residual [N, n] = Y − codes·atomsᵀ.
+/// 1. the pass's codes: Batch-OMP (omp_codes) of all signals, after judging a trial whose passes
+///    are over at that coding (rejected: the atoms before it come back and are coded instead).
+sparse::SolverResult pass_codes(const Problem& problem, LearnerState& state);
+/// 2. before the dictionary update, with the codes' mean objective: when a restart may begin after
+///    this pass — none running or rejected, and the objective fell by less than 0.1% from the last
+///    pass's — a copy of the atoms it would fall back to; otherwise undefined (no copy).
+torch::Tensor restart_fallback(const Problem& problem, const LearnerState& state, double objective);
+/// 3. after the update, swaps and replacements: when `fallback` is defined and no atom was swapped
+///    or replaced in this pass, the atom with the smallest drop_costs() restarts along the top
+///    eigenvector of residualᵀresidual and a trial of restart_passes passes begins, judged against
+///    `objective`. codes [N, m], residual [N, n] = Y − codes·atomsᵀ.
 void restart_if_stalled(const Problem& problem, LearnerState& state, double objective, torch::Tensor fallback,
                         bool atoms_changed, const torch::Tensor& codes, const torch::Tensor& residual);
 /// The dictionary a run ending now returns (Dᵀ [m, n]): the atoms, or, inside a trial, the

@@ -59,8 +59,11 @@ torch::Tensor fingerprint_tensor(const Problem& p) {
   return torch::tensor(values, torch::kDouble);
 }
 
+/// A history row: iteration, total, objective, held-out objective, seconds, restart outcome, restart started.
+constexpr int64_t kHistoryColumns = 7;
+
 torch::Tensor history_tensor(const std::vector<LearnProgress>& history) {
-  auto out = torch::empty({static_cast<int64_t>(history.size()), 6}, torch::kDouble);
+  auto out = torch::empty({static_cast<int64_t>(history.size()), kHistoryColumns}, torch::kDouble);
   auto* v = out.data_ptr<double>();
   for (const auto& h : history) {
     *v++ = static_cast<double>(h.iteration);
@@ -68,7 +71,8 @@ torch::Tensor history_tensor(const std::vector<LearnProgress>& history) {
     *v++ = h.objective;
     *v++ = h.holdout_objective;
     *v++ = h.seconds;
-    *v++ = static_cast<double>(h.restart_outcome) + (h.restart_started ? 4 : 0);
+    *v++ = static_cast<double>(h.restart_outcome);
+    *v++ = h.restart_started ? 1 : 0;
   }
   return out;
 }
@@ -77,11 +81,10 @@ std::vector<LearnProgress> history_of(const torch::Tensor& t) {
   std::vector<LearnProgress> history;
   const auto table = t.to(torch::kDouble).contiguous();
   const auto* v = table.data_ptr<double>();
-  if (table.dim() != 2 || table.size(1) != 6) throw std::invalid_argument("the history table has the wrong shape");
-  for (int64_t i = 0; i < table.size(0); ++i, v += 6) {
-    const int restart = static_cast<int>(v[5]);
+  if (table.dim() != 2 || table.size(1) != kHistoryColumns) throw std::runtime_error("the history table has the wrong shape");
+  for (int64_t i = 0; i < table.size(0); ++i, v += kHistoryColumns) {
     history.push_back({static_cast<int64_t>(v[0]), static_cast<int64_t>(v[1]), v[2], v[3], v[4],
-                       static_cast<RestartOutcome>(restart % 4), restart >= 4});
+                       static_cast<RestartOutcome>(static_cast<int>(v[5])), v[6] != 0});
   }
   return history;
 }
@@ -151,7 +154,7 @@ LearnerState load_state(const std::string& path, const Problem& problem) {
     s.power_vector = read_optional(archive, "power_vector", opts);
     s.holdout_codes = read_optional(archive, "holdout_codes", opts);
     s.restart_fallback = read_optional(archive, "restart_fallback", opts);
-    if (counters.numel() != 6 || seconds.numel() != 2) throw std::invalid_argument(path + ": checkpoint counters are damaged");
+    if (counters.numel() != 6 || seconds.numel() != 2) throw std::runtime_error("damaged counters");
     s.iteration = counters[0].item<int64_t>();
     s.replaced = counters[1].item<int64_t>();
     s.swapped = counters[2].item<int64_t>();

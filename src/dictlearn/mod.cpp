@@ -18,11 +18,10 @@ namespace deepsc::dictlearn::detail {
 double mod_step(Problem& problem, LearnerState& state, int64_t t) {
   const auto& o = problem.options;
   const auto& y = problem.signals;
-  auto coded = omp_codes(*dictionary_of(state.atoms), y, o);
-  if (judge_restart(state, coded.objective)) coded = omp_codes(*dictionary_of(state.atoms), y, o);
+  const auto coded = pass_codes(problem, state);
   const auto& x = coded.codes;
   count_usage(state, x);
-  auto fallback = restart_fallback(problem, state);
+  auto fallback = restart_fallback(problem, state, coded.objective);
   const int64_t changed_before = state.replaced + state.swapped;
 
   const int64_t m = x.size(1);

@@ -85,6 +85,9 @@ enum class RestartOutcome {
   Rejected  // it is not: the iteration ran from the atoms of before the trial
 };
 
+/// "", "kept", "rejected".
+std::string restart_outcome_name(RestartOutcome outcome);
+
 struct LearnProgress {
   int64_t iteration = 0;  // 1-based
   int64_t total = 0;      // iterations of the run
