@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Denoisers side by side on the same noisy pictures: deepsc's K-SVD patch denoiser (`deepsc denoise`),
-its unsupervised CSC denoiser (`deepsc csc-denoise`) and a learned strided CSC denoiser
+its unsupervised CSC denoiser (`deepsc csc-denoise`), its unsupervised strided CSC denoiser averaged over
+shifts (`deepsc csc-denoise --stride S`) and a learned strided CSC denoiser
 (`deepsc csc-denoise --model`, trained by `deepsc train-denoiser`). Every method gets the very same
 noisy picture: `--add-noise --seed S` draws the noise inside deepsc from the clean picture.
 
@@ -8,6 +9,7 @@ Prints a Markdown table of PSNR (dB) per picture and noise level, the mean per m
 method's seconds; `--json` also writes the raw rows.
 
   bench/denoisers.py --pictures camera,baboon,fruits,astronaut --sigmas 15,25,50 --model model.pt
+  bench/denoisers.py --methods ksvd,strided --stride 8
 """
 import argparse
 import json
@@ -40,7 +42,8 @@ def main():
     parser.add_argument("--pictures", default="camera,baboon,fruits,astronaut")
     parser.add_argument("--sigmas", default="15,25,50")
     parser.add_argument("--model", help="a model from deepsc train-denoiser (omit: no learned row)")
-    parser.add_argument("--methods", default="ksvd,csc,learned", help="any of ksvd, csc, learned")
+    parser.add_argument("--methods", default="ksvd,csc,learned", help="any of ksvd, csc, strided, learned")
+    parser.add_argument("--stride", type=int, default=8, help="the stride of the strided method")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "runs/denoisers"), help="folder for the denoised pictures")
@@ -64,6 +67,8 @@ def main():
                     command = [args.deepsc, "denoise"] + base
                 elif method == "csc":
                     command = [args.deepsc, "csc-denoise"] + base
+                elif method == "strided":
+                    command = [args.deepsc, "csc-denoise", "--stride", str(args.stride)] + base
                 else:
                     command = [args.deepsc, "csc-denoise", "--model", args.model] + base
                 report, seconds = run(command)

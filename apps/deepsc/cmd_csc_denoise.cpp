@@ -2,11 +2,16 @@
 // FISTA on the high-pass over a dictionary given with --dict or learned from the noisy picture,
 // plus the low-pass. --add-noise makes the noisy picture from a clean one (reproducible by --seed),
 // --clean scores the result against a reference (PSNR, SSIM). With --model the picture is denoised
-// instead by a learned strided CSC denoiser trained by `deepsc train-denoiser` (nn/csc_denoiser.h).
+// instead by a learned strided CSC denoiser trained by `deepsc train-denoiser` (nn/csc_denoiser.h);
+// with --stride s > 1 by strided CSC averaged over the s² shifts, over a dictionary given with --dict
+// or learned by K-SVD on the picture's patches (conv/strided_denoise.h).
 #include "restore_support.h"
+
+#include "deepsc/conv/strided_denoise.h"
 
 #include "deepsc/train/denoiser_training.h"
 
+#include <functional>
 #include <iomanip>
 #include <memory>
 #include <sstream>
@@ -21,6 +26,10 @@ struct DenoiseCommand {
   double sigma = 0;
   double lambda_per_sigma = conv::DenoiseOptions(0).lambda_per_sigma();
   bool add_noise = false;
+  /// --stride and its refit iterations; `given` holds the flags set on the command line, so that
+  /// the strided path takes its own defaults for the ones left out.
+  int64_t stride = 1, debias_iters = conv::StridedDenoiseOptions(0).debias_iter();
+  std::function<bool(const char*)> given;
 };
 
 /// Scores `denoised` into `report`, then prints the report (--json) or the line "denoised IMAGE (W x H,
@@ -77,8 +86,54 @@ void run_learned_denoise(const DenoiseCommand& o, Context& ctx) {
   print_denoising(o, picture, denoised, report, how.str(), seconds, ctx);
 }
 
+/// --stride s > 1: the shift-averaged strided CSC estimate; flags not given keep the strided defaults.
+void run_strided_denoise(const DenoiseCommand& o, Context& ctx) {
+  const auto& f = o.f;
+  restore::check_output_paths({{f.out, "--out"}, {o.noisy_out, "--noisy-out"}, {f.save_dict, "--save-dict"}});
+  const auto device = parse_device(ctx.runtime.device);
+  const double sigma = o.sigma / 255.0;
+  if (!(sigma > 0)) throw std::invalid_argument("--sigma must be > 0 with --stride");
+  const auto picture = restore::load_noisy_picture(f.image, o.clean, o.add_noise, sigma, ctx.runtime.seed);
+  const torch::Tensor weights = f.dict.empty() ? torch::Tensor() : restore::load_dictionary(f.dict).to(device);
+  auto options = conv::StridedDenoiseOptions(sigma).stride(o.stride).debias_iter(o.debias_iters).lambda(f.lambda).seed(
+      ctx.runtime.seed);
+  if (o.given("--lambda-per-sigma")) options.lambda_per_sigma(o.lambda_per_sigma);
+  if (o.given("--iters")) options.max_iter(f.iters);
+  if (o.given("--atoms")) options.atoms(f.learning.atoms);
+  if (o.given("--kernel-size")) options.kernel_size(f.learning.kernel_size);
+  if (!weights.defined() && !f.json)
+    ctx.err << "learning " << options.atoms() << " atoms " << options.kernel_size() << "x" << options.kernel_size()
+            << " by K-SVD on the noisy picture's patches\n";
+
+  Stopwatch clock;
+  const auto result = conv::strided_csc_denoise(picture.noisy.to(device), weights, options);
+  synchronize(device);
+  const double seconds = clock.seconds();
+
+  const auto denoised = result.image.to(torch::kCPU);
+  if (!o.noisy_out.empty()) viz::write_png(o.noisy_out, picture.noisy[0]);
+  restore::write_restoration(f, result, denoised);
+
+  auto report = restore::restoration_json("csc-denoise", f, picture.noisy, result, seconds, picture.note);
+  report.erase("lowpass_sigma");
+  report.erase("converged");  // fixed iteration counts
+  report.update({{"sigma", o.sigma},
+                 {"noise_added", o.add_noise},
+                 {"stride", o.stride},
+                 {"shifts", o.stride * o.stride},
+                 {"lasso_iterations", options.max_iter()},
+                 {"debias_iterations", options.debias_iter()}});
+  std::ostringstream how;
+  how << std::setprecision(4) << " with " << result.weights.size(0) << " atoms " << result.weights.size(2) << "x"
+      << result.weights.size(2) << (result.learned ? " learned by K-SVD on the picture" : " from " + f.dict) << ", stride "
+      << o.stride << " (" << o.stride * o.stride << " shifts averaged), lambda " << result.lambda << ", "
+      << options.max_iter() << " FISTA + " << options.debias_iter() << " refit iterations per shift";
+  print_denoising(o, picture, denoised, report, how.str(), seconds, ctx);
+}
+
 void run_denoise(const DenoiseCommand& o, Context& ctx) {
   if (!o.model.empty()) return run_learned_denoise(o, ctx);
+  if (o.stride > 1) return run_strided_denoise(o, ctx);
   const auto& f = o.f;
   restore::check_output_paths({{f.out, "--out"}, {o.noisy_out, "--noisy-out"}, {f.save_dict, "--save-dict"}});
   const auto device = parse_device(ctx.runtime.device);
@@ -137,7 +192,24 @@ Action add_csc_denoise_command(CLI::App& app) {
                     ->check(CLI::ExistingFile);
   for (const char* name : {"--dict", "--lambda", "--lambda-per-sigma", "--save-dict"})
     if (auto* other = cmd->get_option_no_throw(name)) model->excludes(other);
-  return [o](Context& ctx) { run_denoise(*o, ctx); };
+  cmd->add_option("--stride", o->stride,
+                                 "Strided CSC averaged over the stride's shifts (1: the stride-1 CSC above); the "
+                                 "dictionary is learned by K-SVD on the picture's patches unless --dict is given "
+                                 "(defaults then: 256 atoms 8x8, lambda-per-sigma 3.5, 100 iterations)")
+                     ->check(CLI::PositiveNumber)
+                     ->capture_default_str();
+  auto* debias = cmd->add_option("--debias-iters", o->debias_iters,
+                                 "With --stride: least-squares refit iterations on the lasso's support per shift")
+                     ->check(CLI::NonNegativeNumber)
+                     ->capture_default_str();
+  o->given = [cmd](const char* name) { return cmd->count(name) > 0; };
+  return [o, debias](Context& ctx) {
+    if (o->stride == 1 && debias->count() > 0) throw std::invalid_argument("--debias-iters needs --stride > 1");
+    if (o->stride > 1)
+      for (const char* name : {"--model", "--lowpass-sigma", "--crops", "--epochs"})
+        if (o->given(name)) throw std::invalid_argument(std::string(name) + " does not apply to --stride > 1");
+    run_denoise(*o, ctx);
+  };
 }
 
 }  // namespace deepsc::cli

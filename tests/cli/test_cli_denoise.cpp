@@ -108,6 +108,38 @@ TEST_F(CliDenoise, RgbNoisyPictureWithCleanReferenceAndLearnedDictionary) {
   EXPECT_EQ(read_png(path("out.png")).size(0), 1);  // written grey
 }
 
+// --stride: K-SVD atoms learned from the noisy picture, strided CSC averaged over the shifts; the
+// saved dictionary given back with --dict gives the very same picture and PSNR.
+TEST_F(CliDenoise, StridedLearnsByKsvdAndItsSavedDictionaryGivesTheSameResult) {
+  const std::vector<std::string> common = {"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--add-noise",
+                                           "--seed", "5", "--stride", "4", "--iters", "40", "--debias-iters", "10",
+                                           "--json", "--threads", "2"};
+  auto args = common;
+  args.insert(args.end(), {"--atoms", "64", "--kernel-size", "4", "--save-dict", path("strided.npy"), "--out", path("s1.png")});
+  auto r = run(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["stride"].get<int64_t>(), 4);
+  EXPECT_EQ(j["shifts"].get<int64_t>(), 16);
+  EXPECT_EQ(j["lasso_iterations"].get<int64_t>(), 40);
+  EXPECT_EQ(j["debias_iterations"].get<int64_t>(), 10);
+  EXPECT_EQ(j["dictionary"], "learned from the image");
+  EXPECT_EQ(j["atoms"].get<int64_t>(), 64);
+  EXPECT_FALSE(j.contains("lowpass_sigma"));
+  EXPECT_NEAR(j["lambda"].get<double>(), 3.5 * 25 / 255, 1e-12);  // the strided default rule
+  EXPECT_GT(j["denoised"]["psnr"].get<double>(), j["noisy"]["psnr"].get<double>() + 5);
+  EXPECT_EQ(deepsc::data::load_npy(path("strided.npy")).sizes(), (std::vector<int64_t>{64, 1, 4, 4}));
+
+  args = common;
+  args.insert(args.end(), {"--dict", path("strided.npy"), "--out", path("s2.png")});
+  auto again = run(args);
+  ASSERT_EQ(again.code, 0) << again.err;
+  const auto k = nlohmann::json::parse(again.out);
+  EXPECT_EQ(k["dictionary"], path("strided.npy"));
+  EXPECT_NEAR(k["denoised"]["psnr"].get<double>(), j["denoised"]["psnr"].get<double>(), 1e-6);
+  EXPECT_TRUE(torch::equal(read_png(path("s1.png")), read_png(path("s2.png"))));
+}
+
 TEST_F(CliDenoise, InpaintRandomMissingBeatsBaselineAndMaskFileWorks) {
   auto r = run({"csc-inpaint", "--image", path("clean.png"), "--missing", "0.5", "--seed", "5", "--dict", path("W.npy"),
                 "--out", path("out.png"), "--corrupted-out", path("holes.png"), "--json", "--threads", "2"});
@@ -222,6 +254,12 @@ TEST_F(CliDenoise, BadInputsGiveOneLineErrorsAndNoOutputFile) {
       {{"csc-denoise", "--image", path("small.png"), "--sigma", "25", "--dict", path("W.npy")}, "too small for a blur"},
       {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--add-noise", "--clean", path("clean.png")},
        "--clean excludes --add-noise"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--stride", "9", "--dict", path("W.npy")},
+       "stride must be in [1, 8]"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--stride", "4", "--lowpass-sigma", "2"},
+       "--lowpass-sigma does not apply to --stride > 1"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--debias-iters", "5"}, "--debias-iters needs --stride > 1"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "0", "--stride", "4"}, "--sigma must be > 0 with --stride"},
       {{"csc-inpaint", "--image", path("clean.png")}, "needs exactly one of --mask"},
       {{"csc-inpaint", "--image", path("clean.png"), "--missing", "0.5", "--mask", path("black.png")}, "--mask excludes --missing"},
       {{"csc-inpaint", "--image", path("clean.png"), "--mask", path("black.png")}, "has no known pixel"},
