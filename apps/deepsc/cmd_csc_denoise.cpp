@@ -48,6 +48,29 @@ void print_denoising(const DenoiseCommand& o, const restore::NoisyPicture& pictu
   ctx.out << scores;
 }
 
+/// What the dictionary-coding paths share after their options are set: `denoise` run on the noisy
+/// picture on `device` (timed), the pictures written, and the report every such path starts from.
+struct CodedDenoising {
+  conv::RestorationResult result;
+  torch::Tensor denoised;  // on the CPU
+  double seconds = 0;
+  nlohmann::json report;
+};
+CodedDenoising denoise_and_write(const DenoiseCommand& o, const restore::NoisyPicture& picture, const torch::Device& device,
+                                 const std::function<conv::RestorationResult(const torch::Tensor&)>& denoise) {
+  CodedDenoising d;
+  Stopwatch clock;
+  d.result = denoise(picture.noisy.to(device));
+  synchronize(device);
+  d.seconds = clock.seconds();
+  d.denoised = d.result.image.to(torch::kCPU);
+  if (!o.noisy_out.empty()) viz::write_png(o.noisy_out, picture.noisy[0]);
+  restore::write_restoration(o.f, d.result, d.denoised);
+  d.report = restore::restoration_json("csc-denoise", o.f, picture.noisy, d.result, d.seconds, picture.note);
+  d.report.update({{"sigma", o.sigma}, {"noise_added", o.add_noise}});
+  return d;
+}
+
 /// --model: the learned denoiser's shift-averaged estimate x̂ = f(y, σ), clamped to [0, 1].
 void run_learned_denoise(const DenoiseCommand& o, Context& ctx) {
   const auto& f = o.f;
@@ -105,30 +128,22 @@ void run_strided_denoise(const DenoiseCommand& o, Context& ctx) {
     ctx.err << "learning " << options.atoms() << " atoms " << options.kernel_size() << "x" << options.kernel_size()
             << " by K-SVD on the noisy picture's patches\n";
 
-  Stopwatch clock;
-  const auto result = conv::strided_csc_denoise(picture.noisy.to(device), weights, options);
-  synchronize(device);
-  const double seconds = clock.seconds();
-
-  const auto denoised = result.image.to(torch::kCPU);
-  if (!o.noisy_out.empty()) viz::write_png(o.noisy_out, picture.noisy[0]);
-  restore::write_restoration(f, result, denoised);
-
-  auto report = restore::restoration_json("csc-denoise", f, picture.noisy, result, seconds, picture.note);
-  report.erase("lowpass_sigma");
-  report.erase("converged");  // fixed iteration counts
-  report.update({{"sigma", o.sigma},
-                 {"noise_added", o.add_noise},
-                 {"stride", o.stride},
-                 {"shifts", o.stride * o.stride},
-                 {"lasso_iterations", options.max_iter()},
-                 {"debias_iterations", options.debias_iter()}});
+  auto d = denoise_and_write(o, picture, device, [&](const torch::Tensor& noisy) {
+    return conv::strided_csc_denoise(noisy, weights, options);
+  });
+  const auto& result = d.result;
+  d.report.erase("lowpass_sigma");
+  d.report.erase("converged");  // fixed iteration counts
+  d.report.update({{"stride", o.stride},
+                   {"shifts", o.stride * o.stride},
+                   {"lasso_iterations", options.max_iter()},
+                   {"debias_iterations", options.debias_iter()}});
   std::ostringstream how;
   how << std::setprecision(4) << " with " << result.weights.size(0) << " atoms " << result.weights.size(2) << "x"
       << result.weights.size(2) << (result.learned ? " learned by K-SVD on the picture" : " from " + f.dict) << ", stride "
       << o.stride << " (" << o.stride * o.stride << " shifts averaged), lambda " << result.lambda << ", "
       << options.max_iter() << " FISTA + " << options.debias_iter() << " refit iterations per shift";
-  print_denoising(o, picture, denoised, report, how.str(), seconds, ctx);
+  print_denoising(o, picture, d.denoised, d.report, how.str(), d.seconds, ctx);
 }
 
 void run_denoise(const DenoiseCommand& o, Context& ctx) {
@@ -147,18 +162,9 @@ void run_denoise(const DenoiseCommand& o, Context& ctx) {
                            .max_iter(f.iters)
                            .learning(restore::learning_options(f.learning, ctx, !weights.defined() && !f.json));
 
-  Stopwatch clock;
-  const auto result = conv::csc_denoise(picture.noisy.to(device), weights, options);
-  synchronize(device);
-  const double seconds = clock.seconds();
-
-  const auto denoised = result.image.to(torch::kCPU);
-  if (!o.noisy_out.empty()) viz::write_png(o.noisy_out, picture.noisy[0]);
-  restore::write_restoration(f, result, denoised);
-
-  auto report = restore::restoration_json("csc-denoise", f, picture.noisy, result, seconds, picture.note);
-  report.update({{"sigma", o.sigma}, {"noise_added", o.add_noise}});
-  print_denoising(o, picture, denoised, report, restore::coding_summary(result, f.dict, 4), seconds, ctx);
+  auto d = denoise_and_write(o, picture, device,
+                             [&](const torch::Tensor& noisy) { return conv::csc_denoise(noisy, weights, options); });
+  print_denoising(o, picture, d.denoised, d.report, restore::coding_summary(d.result, f.dict, 4), d.seconds, ctx);
 }
 
 }  // namespace
@@ -195,7 +201,7 @@ Action add_csc_denoise_command(CLI::App& app) {
   cmd->add_option("--stride", o->stride,
                                  "Strided CSC averaged over the stride's shifts (1: the stride-1 CSC above); the "
                                  "dictionary is learned by K-SVD on the picture's patches unless --dict is given "
-                                 "(defaults then: 256 atoms 8x8, lambda-per-sigma 3.5, 100 iterations)")
+                                 "(defaults then: 256 atoms 8x8, lambda-per-sigma 3.5, 50 iterations)")
                      ->check(CLI::PositiveNumber)
                      ->capture_default_str();
   auto* debias = cmd->add_option("--debias-iters", o->debias_iters,

@@ -5,6 +5,7 @@
 #include "deepsc/conv/strided_denoise.h"
 
 #include "support/synthetic_images.h"
+#include "support/tensors.h"
 
 #include <gtest/gtest.h>
 
@@ -96,34 +97,27 @@ TEST(StridedDenoise, LearnedDictionaryDenoisesAndGivenBackGivesTheSameEstimate) 
 TEST(StridedDenoise, RejectsBadArgumentsNamingThem) {
   const auto image = deepsc::testing::synthetic_picture(32).to(torch::kDouble);
   const auto atoms = pixel_atoms(4);
-  auto message = [](auto&& f) {
-    try {
-      f();
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("no exception");
-  };
+  using deepsc::testing::message_of;
   using Options = conv::StridedDenoiseOptions;
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image, atoms, Options(0).stride(4)); }).find("sigma"), std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(5)); }).find("stride"), std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(0)); }).find("stride"), std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).max_iter(0)); }).find("max_iter"),
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0).stride(4)); }).find("sigma"), std::string::npos);
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(5)); }).find("stride"), std::string::npos);
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(0)); }).find("stride"), std::string::npos);
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).max_iter(0)); }).find("max_iter"),
             std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).debias_iter(-1)); }).find("debias_iter"),
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).debias_iter(-1)); }).find("debias_iter"),
             std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).lambda(-1)); }).find("lambda"),
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).lambda(-1)); }).find("lambda"),
             std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image * NAN, atoms, Options(0.1).stride(2)); }).find("NaN"),
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image * NAN, atoms, Options(0.1).stride(2)); }).find("NaN"),
             std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image.narrow(2, 0, 3), atoms, Options(0.1).stride(2)); }).find("smaller"),
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image.narrow(2, 0, 3), atoms, Options(0.1).stride(2)); }).find("smaller"),
             std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image, atoms.repeat({1, 3, 1, 1}), Options(0.1).stride(2)); })
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms.repeat({1, 3, 1, 1}), Options(0.1).stride(2)); })
                 .find("dictionary"),
             std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image, atoms * 0, Options(0.1).stride(2)); }).find("zero atom"),
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms * 0, Options(0.1).stride(2)); }).find("zero atom"),
             std::string::npos);
-  EXPECT_NE(message([&] { conv::strided_csc_denoise(image.repeat({1, 3, 1, 1}), torch::Tensor(), Options(0.1).stride(2)); })
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image.repeat({1, 3, 1, 1}), torch::Tensor(), Options(0.1).stride(2)); })
                 .find("grey"),
             std::string::npos);
 }
