@@ -29,6 +29,7 @@ struct DenoiseCommand {
   /// --stride and its refit iterations; `given` holds the flags set on the command line, so that
   /// the strided path takes its own defaults for the ones left out.
   int64_t stride = 1, debias_iters = conv::StridedDenoiseOptions(0).debias_iter();
+  int64_t shift_batch = conv::StridedDenoiseOptions(0).shift_batch();
   std::function<bool(const char*)> given;
 };
 
@@ -118,8 +119,12 @@ void run_strided_denoise(const DenoiseCommand& o, Context& ctx) {
   if (!(sigma > 0)) throw std::invalid_argument("--sigma must be > 0 with --stride");
   const auto picture = restore::load_noisy_picture(f.image, o.clean, o.add_noise, sigma, ctx.runtime.seed);
   const torch::Tensor weights = f.dict.empty() ? torch::Tensor() : restore::load_dictionary(f.dict).to(device);
-  auto options = conv::StridedDenoiseOptions(sigma).stride(o.stride).debias_iter(o.debias_iters).lambda(f.lambda).seed(
-      ctx.runtime.seed);
+  auto options = conv::StridedDenoiseOptions(sigma)
+                     .stride(o.stride)
+                     .debias_iter(o.debias_iters)
+                     .shift_batch(o.shift_batch)
+                     .lambda(f.lambda)
+                     .seed(ctx.runtime.seed);
   if (o.given("--lambda-per-sigma")) options.lambda_per_sigma(o.lambda_per_sigma);
   if (o.given("--iters")) options.max_iter(f.iters);
   if (o.given("--atoms")) options.atoms(f.learning.atoms);
@@ -208,9 +213,14 @@ Action add_csc_denoise_command(CLI::App& app) {
                                  "With --stride: least-squares refit iterations on the lasso's support per shift")
                      ->check(CLI::NonNegativeNumber)
                      ->capture_default_str();
+  auto* shift_batch = cmd->add_option("--shift-batch", o->shift_batch,
+                                      "With --stride: shifts coded together (more: faster on a GPU, more memory)")
+                          ->check(CLI::PositiveNumber)
+                          ->capture_default_str();
   o->given = [cmd](const char* name) { return cmd->count(name) > 0; };
-  return [o, debias](Context& ctx) {
+  return [o, debias, shift_batch](Context& ctx) {
     if (o->stride == 1 && debias->count() > 0) throw std::invalid_argument("--debias-iters needs --stride > 1");
+    if (o->stride == 1 && shift_batch->count() > 0) throw std::invalid_argument("--shift-batch needs --stride > 1");
     if (o->stride > 1)
       for (const char* name : {"--model", "--lowpass-sigma", "--crops", "--epochs"})
         if (o->given(name)) throw std::invalid_argument(std::string(name) + " does not apply to --stride > 1");

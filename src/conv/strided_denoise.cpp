@@ -8,6 +8,8 @@
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 namespace deepsc::conv {
 
@@ -33,6 +35,8 @@ void check_options(const StridedDenoiseOptions& o) {
   if (o.max_iter() < 1) throw std::invalid_argument("max_iter must be >= 1, got " + std::to_string(o.max_iter()));
   if (o.debias_iter() < 0)
     throw std::invalid_argument("debias_iter must be >= 0, got " + std::to_string(o.debias_iter()));
+  if (o.shift_batch() < 1)
+    throw std::invalid_argument("shift_batch must be >= 1, got " + std::to_string(o.shift_batch()));
 }
 
 void check_noisy_images(const torch::Tensor& images) {
@@ -77,26 +81,42 @@ double strided_lipschitz_bound(const torch::Tensor& atoms, int64_t stride) {
   return static_cast<double>(classes_per_axis * classes_per_axis) * top * top;
 }
 
-struct ShiftEstimate {
-  torch::Tensor image;  // [N, C, H, W]
-  double nonzeros = 0;  // non-zero codes per image
+/// The canvas every shift is coded on: the image at offset (k − s + a, k − s + b) for the shift
+/// (a, b), a grid of rows × cols code positions, height × width pixels; sized for the last shift
+/// (a = b = s − 1), so that one size serves all and shifts can be coded as one batch (the code
+/// positions a smaller shift does not need lie over masked pixels and stay zero).
+struct Canvas {
+  int64_t k, s, height, width;  // atom side, stride, canvas size
+  int64_t top(int64_t a) const { return k - s + a; }
 };
 
-/// One shift (a, b) of the stride grid: lasso, refit on the support, the image's window.
-ShiftEstimate code_shift(const torch::Tensor& images, const torch::Tensor& atoms, const torch::Tensor& penalty,
-                         double lipschitz, int64_t a, int64_t b, const StridedDenoiseOptions& o) {
-  const int64_t s = o.stride(), k = atoms.size(2), H = images.size(2), W = images.size(3);
-  const int64_t top = k - s + a, left = k - s + b;
-  const int64_t rows = (top + H - 1) / s + 1, cols = (left + W - 1) / s + 1;  // code grid
-  const int64_t canvas_h = (rows - 1) * s + k, canvas_w = (cols - 1) * s + k;
-  const auto pad = F::PadFuncOptions({left, canvas_w - left - W, top, canvas_h - top - H});
-  const auto canvas = F::pad(images, pad).contiguous();
-  const auto mask = F::pad(torch::ones({1, 1, H, W}, images.options()), pad);
+Canvas canvas_for(int64_t k, int64_t s, int64_t H, int64_t W) {
+  const int64_t rows = (k + H - 2) / s + 1, cols = (k + W - 2) / s + 1;
+  return {k, s, (rows - 1) * s + k, (cols - 1) * s + k};
+}
 
-  auto dict = std::make_shared<ConvDictionary>(atoms, ConvOptions().stride(s));
-  const MaskedOperator op(dict, mask);
+/// The estimates of the shifts `shifts` ((a, b) pairs) of images [N, C, H, W], coded as one batch
+/// [B·N, …] (shift-major): lasso, refit on the support, each shift's window of D z. Adds the
+/// estimates into `sum` and returns their non-zero codes.
+double code_shifts(const torch::Tensor& images, const torch::Tensor& atoms, const torch::Tensor& penalty,
+                   double lipschitz, const std::vector<std::pair<int64_t, int64_t>>& shifts,
+                   const StridedDenoiseOptions& o, torch::Tensor& sum) {
+  const int64_t H = images.size(2), W = images.size(3);
+  const auto canvas = canvas_for(atoms.size(2), o.stride(), H, W);
+  const auto ones = torch::ones({images.size(0), 1, H, W}, images.options());
+  std::vector<torch::Tensor> placed, masks;
+  for (const auto& [a, b] : shifts) {
+    const int64_t top = canvas.top(a), left = canvas.top(b);
+    const auto pad = F::PadFuncOptions({left, canvas.width - left - W, top, canvas.height - top - H});
+    placed.push_back(F::pad(images, pad));
+    masks.push_back(F::pad(ones, pad));
+  }
+  const auto signals = torch::cat(placed).contiguous();
+
+  auto dict = std::make_shared<ConvDictionary>(atoms, ConvOptions().stride(o.stride()));
+  const MaskedOperator op(dict, torch::cat(masks));
   const double step = 1.0 / lipschitz;
-  auto codes = sparse::unrolled_pursuit(op, canvas, sparse::PursuitLambda::per_atom(penalty),
+  auto codes = sparse::unrolled_pursuit(op, signals, sparse::PursuitLambda::per_atom(penalty),
                                         sparse::UnrolledPursuitOptions(step)
                                             .iterations(o.max_iter())
                                             .solver(sparse::UnrolledSolver::Fista)
@@ -107,7 +127,7 @@ ShiftEstimate code_shift(const torch::Tensor& images, const torch::Tensor& atoms
     auto previous = codes, extrapolated = codes;
     double t = 1;
     for (int64_t it = 0; it < o.debias_iter(); ++it) {
-      auto next = (extrapolated - step * op.adjoint(op.apply(extrapolated) - canvas)) * support;
+      auto next = (extrapolated - step * op.adjoint(op.apply(extrapolated) - signals)) * support;
       const double t_next = (1 + std::sqrt(1 + 4 * t * t)) / 2;
       extrapolated = next + ((t - 1) / t_next) * (next - previous);
       previous = std::move(next);
@@ -115,10 +135,13 @@ ShiftEstimate code_shift(const torch::Tensor& images, const torch::Tensor& atoms
     }
     codes = previous;
   }
-  ShiftEstimate estimate;
-  estimate.image = dict->apply(codes).narrow(2, top, H).narrow(3, left, W);
-  estimate.nonzeros = (codes != 0).sum().item<double>() / static_cast<double>(images.size(0));
-  return estimate;
+  const auto synthesis = dict->apply(codes);
+  const int64_t n = images.size(0);
+  for (size_t i = 0; i < shifts.size(); ++i) {
+    const auto& [a, b] = shifts[i];
+    sum += synthesis.narrow(0, static_cast<int64_t>(i) * n, n).narrow(2, canvas.top(a), H).narrow(3, canvas.top(b), W);
+  }
+  return (codes != 0).sum().item<double>();
 }
 
 /// X̂ of images [N, C, H, W] over the unit atoms W [M, C, k, k]: the mean of the s² shift estimates.
@@ -128,17 +151,17 @@ torch::Tensor denoise_with(const torch::Tensor& images, const torch::Tensor& w, 
   auto penalty = torch::full({atoms.size(0)}, lambda, images.options());
   penalty[atoms.size(0) - 1] = 0;
   const double lipschitz = strided_lipschitz_bound(atoms, o.stride());
+  std::vector<std::pair<int64_t, int64_t>> all;
+  for (int64_t a = 0; a < o.stride(); ++a)
+    for (int64_t b = 0; b < o.stride(); ++b) all.emplace_back(a, b);
   auto sum = torch::zeros_like(images);
   double nonzeros = 0;
-  for (int64_t a = 0; a < o.stride(); ++a) {
-    for (int64_t b = 0; b < o.stride(); ++b) {
-      const auto estimate = code_shift(images, atoms, penalty, lipschitz, a, b, o);
-      sum += estimate.image;
-      nonzeros += estimate.nonzeros;
-    }
+  for (size_t first = 0; first < all.size(); first += static_cast<size_t>(o.shift_batch())) {
+    const auto last = std::min(all.size(), first + static_cast<size_t>(o.shift_batch()));
+    nonzeros += code_shifts(images, atoms, penalty, lipschitz, {all.begin() + first, all.begin() + last}, o, sum);
   }
-  const double shifts = static_cast<double>(o.stride() * o.stride());
-  result.nonzeros += nonzeros / shifts * static_cast<double>(images.size(0));
+  const double shifts = static_cast<double>(all.size());
+  result.nonzeros += nonzeros / shifts;  // per image and shift, summed over the images
   return (sum / shifts).clamp(0, 1);
 }
 

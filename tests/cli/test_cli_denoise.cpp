@@ -259,6 +259,7 @@ TEST_F(CliDenoise, BadInputsGiveOneLineErrorsAndNoOutputFile) {
       {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--stride", "4", "--lowpass-sigma", "2"},
        "--lowpass-sigma does not apply to --stride > 1"},
       {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--debias-iters", "5"}, "--debias-iters needs --stride > 1"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--shift-batch", "4"}, "--shift-batch needs --stride > 1"},
       {{"csc-denoise", "--image", path("clean.png"), "--sigma", "0", "--stride", "4"}, "--sigma must be > 0 with --stride"},
       {{"csc-inpaint", "--image", path("clean.png")}, "needs exactly one of --mask"},
       {{"csc-inpaint", "--image", path("clean.png"), "--missing", "0.5", "--mask", path("black.png")}, "--mask excludes --missing"},

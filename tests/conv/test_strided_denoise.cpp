@@ -87,6 +87,13 @@ TEST(StridedDenoise, LearnedDictionaryDenoisesAndGivenBackGivesTheSameEstimate) 
   const auto given = conv::strided_csc_denoise(input, learned.weights, options);
   EXPECT_FALSE(given.learned);
   EXPECT_LT((given.image - learned.image).abs().max().item<double>(), 1e-12);
+  // How many shifts are coded together changes nothing but the summation order.
+  for (int64_t batch : {1, 3, 16}) {
+    auto batched = options;
+    const auto r = conv::strided_csc_denoise(input, learned.weights, batched.shift_batch(batch));
+    EXPECT_LT((r.image - learned.image).abs().max().item<double>(), 1e-10) << "shift_batch " << batch;
+    EXPECT_DOUBLE_EQ(r.nonzeros, learned.nonzeros) << "shift_batch " << batch;
+  }
 
   auto halved_stride = options;
   const auto halved = conv::strided_csc_denoise(input, learned.weights, halved_stride.stride(2));
@@ -105,6 +112,8 @@ TEST(StridedDenoise, RejectsBadArgumentsNamingThem) {
   EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).max_iter(0)); }).find("max_iter"),
             std::string::npos);
   EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).debias_iter(-1)); }).find("debias_iter"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).shift_batch(0)); }).find("shift_batch"),
             std::string::npos);
   EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).lambda(-1)); }).find("lambda"),
             std::string::npos);
