@@ -171,7 +171,8 @@ RestorationResult strided_csc_denoise(const torch::Tensor& images, const torch::
                                       const StridedDenoiseOptions& o) {
   check_noisy_images(images);
   check_options(o);
-  const int64_t k = weights.defined() ? weights.size(-1) : o.kernel_size();
+  const auto atoms = weights.defined() ? unit_atoms(weights, images) : torch::Tensor();
+  const int64_t k = atoms.defined() ? atoms.size(-1) : o.kernel_size();
   if (o.stride() < 1 || o.stride() > k) {
     std::ostringstream msg;
     msg << "stride must be in [1, " << k << "] (the atoms are " << k << "x" << k << "), got " << o.stride();
@@ -191,7 +192,7 @@ RestorationResult strided_csc_denoise(const torch::Tensor& images, const torch::
   result.lambda = o.lambda() > 0 ? o.lambda() : o.lambda_per_sigma() * o.sigma();
   result.iterations = o.max_iter() + o.debias_iter();
   if (weights.defined()) {
-    result.weights = unit_atoms(weights, images);
+    result.weights = atoms;
     const auto start = std::chrono::steady_clock::now();
     result.image = denoise_with(images, result.weights, result.lambda, o, result);
     result.coding_seconds = seconds_from(start);

@@ -124,6 +124,8 @@ TEST(StridedDenoise, RejectsBadArgumentsNamingThem) {
   EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms.repeat({1, 3, 1, 1}), Options(0.1).stride(2)); })
                 .find("dictionary"),
             std::string::npos);
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, torch::ones({}), Options(0.1).stride(2)); }).find("dictionary"),
+            std::string::npos);
   EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms * 0, Options(0.1).stride(2)); }).find("zero atom"),
             std::string::npos);
   EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image.repeat({1, 3, 1, 1}), torch::Tensor(), Options(0.1).stride(2)); })
