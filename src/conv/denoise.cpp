@@ -6,6 +6,7 @@
 #include "deepsc/sparse/analytic_dictionaries.h"
 #include "deepsc/sparse/proximal_gradient.h"
 #include "mask_check.h"
+#include "restoration_support.h"
 
 #include <algorithm>
 #include <chrono>
@@ -17,19 +18,8 @@ namespace deepsc::conv {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-void check_images(const torch::Tensor& images) {
-  if (!images.defined() || images.dim() != 4 || !images.is_floating_point()) {
-    std::ostringstream msg;
-    msg << "images must be floating point [N, C, H, W], got " << (images.defined() ? images.sizes() : c10::IntArrayRef{});
-    throw std::invalid_argument(msg.str());
-  }
-  if (images.numel() == 0) throw std::invalid_argument("images are empty");
-  if (!torch::isfinite(images).all().item<bool>()) throw std::invalid_argument("images contain NaN or Inf");
-}
+using detail::check_images;
+using detail::seconds_since;
 
 void check_nonnegative(double value, const char* name) {
   if (!(value >= 0) || !std::isfinite(value))

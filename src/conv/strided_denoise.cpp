@@ -3,6 +3,7 @@
 #include "deepsc/conv/masked_operator.h"
 #include "deepsc/dictlearn/denoising_dictionary.h"
 #include "deepsc/sparse/unrolled_pursuit.h"
+#include "restoration_support.h"
 
 #include <chrono>
 #include <cmath>
@@ -16,10 +17,6 @@ namespace deepsc::conv {
 namespace {
 
 namespace F = torch::nn::functional;
-
-double seconds_from(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 void check_options(const StridedDenoiseOptions& o) {
   const auto finite_at_least = [](double value, double low, const char* name, bool strict) {
@@ -37,16 +34,6 @@ void check_options(const StridedDenoiseOptions& o) {
     throw std::invalid_argument("debias_iter must be >= 0, got " + std::to_string(o.debias_iter()));
   if (o.shift_batch() < 1)
     throw std::invalid_argument("shift_batch must be >= 1, got " + std::to_string(o.shift_batch()));
-}
-
-void check_noisy_images(const torch::Tensor& images) {
-  if (!images.defined() || images.dim() != 4 || !images.is_floating_point() || images.numel() == 0) {
-    std::ostringstream msg;
-    msg << "images must be non-empty floating point [N, C, H, W], got "
-        << (images.defined() ? images.sizes() : c10::IntArrayRef{});
-    throw std::invalid_argument(msg.str());
-  }
-  if (!torch::isfinite(images).all().item<bool>()) throw std::invalid_argument("images contain NaN or Inf");
 }
 
 /// W [M, C, k, k] with unit-norm atoms, in the images' dtype and device, checked against them.
@@ -169,7 +156,7 @@ torch::Tensor denoise_with(const torch::Tensor& images, const torch::Tensor& w, 
 
 RestorationResult strided_csc_denoise(const torch::Tensor& images, const torch::Tensor& weights,
                                       const StridedDenoiseOptions& o) {
-  check_noisy_images(images);
+  detail::check_images(images);
   check_options(o);
   const auto atoms = weights.defined() ? unit_atoms(weights, images) : torch::Tensor();
   const int64_t k = atoms.defined() ? atoms.size(-1) : o.kernel_size();
@@ -195,7 +182,7 @@ RestorationResult strided_csc_denoise(const torch::Tensor& images, const torch::
     result.weights = atoms;
     const auto start = std::chrono::steady_clock::now();
     result.image = denoise_with(images, result.weights, result.lambda, o, result);
-    result.coding_seconds = seconds_from(start);
+    result.coding_seconds = detail::seconds_since(start);
   } else {
     // K-SVD denoising learns on each noisy picture's own patches; so does this.
     std::vector<torch::Tensor> denoised;
@@ -211,7 +198,7 @@ RestorationResult strided_csc_denoise(const torch::Tensor& images, const torch::
       result.weights = unit_atoms(learned.atoms.t().reshape({-1, 1, k, k}), images);
       const auto start = std::chrono::steady_clock::now();
       denoised.push_back(denoise_with(images.narrow(0, i, 1), result.weights, result.lambda, o, result));
-      result.coding_seconds += seconds_from(start);
+      result.coding_seconds += detail::seconds_since(start);
     }
     result.image = torch::cat(denoised);
   }
