@@ -20,7 +20,7 @@ packages=(
   python3-dev python3-venv python3-pip python3-torch python3-numpy pybind11-dev python3-pytest python3-sklearn
 )
 if [[ "${1:-}" == "--with-peers" ]]; then
-  packages+=(python3-scipy python3-pyfftw python3-imageio python3-filetype)
+  packages+=(python3-scipy python3-pyfftw python3-imageio python3-filetype python3-pil)
 fi
 
 missing=()

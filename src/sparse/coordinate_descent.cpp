@@ -44,7 +44,9 @@ struct Problem {
   const scalar_t* gram;      // G = DᵀD [m, m], symmetric, so row j is column j
   const scalar_t* diag;      // G_jj
   const scalar_t* inv_diag;  // 1 / G_jj, 0 for a zero atom
+  const double* inv_diag64;  // the same in float64, for the stop test at a Newton point
   const scalar_t* atoms;     // D [n, m], row-major: row k holds the k-th entry of every atom
+  const scalar_t* atoms_t;   // Dᵀ [m, n]: row j is atom j, for the residual y − D x
   const scalar_t* signals;   // Y [N, n]
   scalar_t* x;               // codes [N, m]: in, the start (when warm); out, the result
   double* objective;         // F(x) per row, out
@@ -61,7 +63,7 @@ struct Problem {
 template <typename scalar_t>
 struct CdWorkspace {
   explicit CdWorkspace(int64_t n, int64_t m)
-      : c(m), g(m), order(m), natural(m), residual(n), exact_g(m), exact_x(m), active(m), active_gram(m * m), active_g(m),
+      : c(m), g(m), order(m), natural(m), residual(n), exact_g(m), exact_x(m), active(m), active_gram(m * m + 1), active_g(m + 1),
         active_x(m), newton(std::min(n, m), m), scratch(m) {
     for (int64_t j = 0; j < m; ++j) natural[j] = j;
   }
@@ -72,8 +74,8 @@ struct CdWorkspace {
   std::vector<double> exact_g;             // g accumulated in float64 by refresh_gradient
   std::vector<double> exact_x;             // the Newton point in float64, for its stop test
   std::vector<int64_t> active;             // A, the row's non-zeros
-  std::vector<scalar_t> active_gram;       // G_AA, |A| × |A|
-  std::vector<scalar_t> active_g, active_x;  // g_A, x_A
+  std::vector<scalar_t> active_gram;       // G_AA, |A| × |A| (+ 1 slot of slack)
+  std::vector<scalar_t> active_g, active_x;  // g_A (+ 1 slot of slack), x_A
   detail::NewtonWorkspace newton;            // the support's Newton step (support_newton_step.h)
   std::vector<int64_t> scratch;              // strongest_first's sorted order
 };
@@ -103,7 +105,9 @@ inline __attribute__((always_inline)) std::pair<double, double> objective_and_ga
     const double xj = x[j];
     if (xj == 0) continue;
     l1 += std::abs(xj);
-    for (int64_t k = 0; k < n; ++k) r[k] -= xj * p.atoms[k * m + j];
+    const scalar_t* atom = p.atoms_t + j * n;
+#pragma omp simd
+    for (int64_t k = 0; k < n; ++k) r[k] -= xj * double(atom[k]);
   }
   double r2 = 0, yr = 0;
   for (int64_t k = 0; k < n; ++k) {
@@ -173,13 +177,20 @@ inline __attribute__((always_inline)) bool stop_rule_holds_at_newton_point(const
     objective = primal;
     return gap <= p.tol * std::abs(primal);
   }
+  // Branch-free, so that it vectorises: the coordinate minimisation of x_j = at[j] is
+  // (S_λ(u) or its one-sided version) / G_jj with u = g_j + G_jj x_j.
   double max_step = 0, max_x = 0;
+  const double lambda = p.lambda, below = p.nonneg ? 0.0 : 1.0;
+  const double* inv = p.inv_diag64;
+  const scalar_t* diag = p.diag;
+#pragma omp simd reduction(max : max_step, max_x)
   for (int64_t j = 0; j < m; ++j) {
-    const double xj = at[j], diag = p.diag[j], u = acc[j] + diag * xj, lambda = p.lambda;
-    const double shrunk = u > lambda ? u - lambda : !p.nonneg && u < -lambda ? u + lambda : 0.0;
-    const double next = p.inv_diag[j] > 0 ? shrunk / diag : 0.0;
-    max_x = std::max(max_x, std::abs(next));
-    max_step = std::max(max_step, std::abs(next - xj));
+    const double xj = at[j], u = acc[j] + double(diag[j]) * xj;
+    const double up = u - lambda, down = u + lambda;
+    const double next = ((up > 0 ? up : 0.0) + below * (down < 0 ? down : 0.0)) * inv[j];
+    const double size = std::abs(next), step = std::abs(next - xj);
+    max_x = size > max_x ? size : max_x;
+    max_step = step > max_step ? step : max_step;
   }
   return max_step <= p.tol * max_x;
 }
@@ -191,9 +202,13 @@ inline __attribute__((always_inline)) std::pair<scalar_t, scalar_t> sweep(const 
                                                                            int64_t count, scalar_t* x, scalar_t* g) {
   const int64_t m = p.m;
   scalar_t max_step = 0, max_x = 0;
+  const scalar_t lambda = p.lambda, floor = p.nonneg ? -std::numeric_limits<scalar_t>::infinity() : -lambda;
   for (int64_t o = 0; o < count; ++o) {
     const int64_t j = order[o];
     const scalar_t old = x[j];
+    // A zero x_j whose g_j lies in [−λ, λ] ([−∞, λ] with nonneg) stays zero: the common case of a
+    // full sweep, decided without the minimisation (which gives exactly 0 there).
+    if (old == 0 && g[j] <= lambda && g[j] >= floor) continue;
     const scalar_t next = coordinate_minimum(p, j, g[j], old);
     max_x = std::max(max_x, std::abs(next));
     if (next == old) continue;
@@ -217,16 +232,25 @@ inline __attribute__((always_inline)) int64_t active_sweeps(const Problem<scalar
   while (sweeps < budget) {
     ++sweeps;
     scalar_t max_step = 0, max_x = 0;
+    scalar_t* ga = w.active_g.data();
+    scalar_t* xa = w.active_x.data();
+    // g_k travels in a register: the next coordinate's gradient is formed before the update of
+    // all of g_A is stored, so its minimisation does not wait on that store (~12% faster phases
+    // on D [64, 256]). ga and active_gram have one slot of slack for the read past the end.
+    scalar_t g_k = ga[0];
     for (int64_t k = 0; k < s; ++k) {
-      const scalar_t old = w.active_x[k];
-      const scalar_t next = coordinate_minimum(p, w.active[k], w.active_g[k], old);
+      const scalar_t old = xa[k];
+      const scalar_t next = coordinate_minimum(p, w.active[k], g_k, old);
       max_x = std::max(max_x, std::abs(next));
-      if (next == old) continue;
+      if (next == old) {
+        g_k = ga[k + 1];
+        continue;
+      }
       const scalar_t step = next - old;
-      w.active_x[k] = next;
+      xa[k] = next;
       max_step = std::max(max_step, std::abs(step));
       const scalar_t* gk = w.active_gram.data() + k * s;
-      scalar_t* ga = w.active_g.data();
+      g_k = ga[k + 1] - step * gk[k + 1];
 #pragma omp simd
       for (int64_t l = 0; l < s; ++l) ga[l] -= step * gk[l];
     }
@@ -338,8 +362,10 @@ inline __attribute__((always_inline)) void solve_row(const Problem<scalar_t>& p,
     if (done || sweeps >= p.max_sweeps) break;
 
     int64_t s = 0;
-    for (int64_t j = 0; j < m; ++j)
-      if (x[j] != 0) w.active[s++] = j;
+    for (int64_t j = 0; j < m; ++j) {  // branch-free: which x_j are zero is unpredictable
+      w.active[s] = j;
+      s += x[j] != 0;
+    }
     if (s == 0) continue;
     for (int64_t k = 0; k < s; ++k) {
       const scalar_t* row = p.gram + w.active[k] * m;
@@ -447,7 +473,10 @@ SolverResult coordinate_descent(const DenseDictionary& dict, const torch::Tensor
   const auto gram = dict.gram().contiguous();                                     // [m, m]
   const auto diag = gram.diagonal().contiguous();                                 // [m]
   const auto inv_diag = torch::where(diag > 0, diag.reciprocal(), torch::zeros_like(diag)).contiguous();
+  const auto diag64 = diag.to(torch::kDouble);
+  const auto inv_diag64 = torch::where(diag64 > 0, diag64.reciprocal(), torch::zeros_like(diag64)).contiguous();
   const auto atoms = dict.matrix().contiguous();                                  // [n, m]
+  const auto atoms_t = atoms.t().contiguous();                                    // [m, n]
   const auto y = signals.contiguous();                                            // [N, n]
   auto objective = torch::empty({count}, torch::kDouble);
   auto sweeps = torch::zeros({count}, torch::kLong);
@@ -457,7 +486,9 @@ SolverResult coordinate_descent(const DenseDictionary& dict, const torch::Tensor
     Problem<scalar_t> p{gram.data_ptr<scalar_t>(),
                         diag.data_ptr<scalar_t>(),
                         inv_diag.data_ptr<scalar_t>(),
+                        inv_diag64.data_ptr<double>(),
                         atoms.data_ptr<scalar_t>(),
+                        atoms_t.data_ptr<scalar_t>(),
                         y.data_ptr<scalar_t>(),
                         x.data_ptr<scalar_t>(),
                         objective.data_ptr<double>(),
