@@ -2,6 +2,8 @@
 
 #include "support_newton_step.h"
 
+#include "deepsc/core/output_buffer.h"
+
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
@@ -467,7 +469,7 @@ SolverResult coordinate_descent(const DenseDictionary& dict, const torch::Tensor
     x = o.warm_start().to(opts).clone(at::MemoryFormat::Contiguous);
     if (o.nonneg()) x.clamp_min_(0);
   } else {
-    x = torch::empty({count, m}, opts);  // every row is zeroed by the kernel
+    x = empty_output({count, m}, opts);  // every row is zeroed by the kernel
   }
 
   const auto gram = dict.gram().contiguous();                                     // [m, m]
