@@ -236,13 +236,22 @@ inline __attribute__((always_inline)) int64_t active_sweeps(const Problem<scalar
     scalar_t max_step = 0, max_x = 0;
     scalar_t* ga = w.active_g.data();
     scalar_t* xa = w.active_x.data();
-    // g_k travels in a register: the next coordinate's gradient is formed before the update of
-    // all of g_A is stored, so its minimisation does not wait on that store (~12% faster phases
-    // on D [64, 256]). ga and active_gram have one slot of slack for the read past the end.
+    const scalar_t* gram = w.active_gram.data();
+    // The sweep is one chain of dependent coordinate minimisations, so its speed is the latency
+    // of one link: g_k → u = g_k + G_kk x_k → e = u − clamp(u, −λ, λ) → g_{k+1}. The next gradient
+    // travels in a register (formed before the update of all of g_A is stored, and as
+    // (g_{k+1} + x_k G_k,k+1) − e (G_k,k+1 / G_kk), whose other terms do not wait on e); the new
+    // x_k = e / G_kk and the step come off the chain. ~2× fewer cycles per coordinate than the
+    // update-then-reload form on D [64, 256]. ga and active_gram have one slot of slack for the
+    // read past the end.
+    const scalar_t lambda = p.lambda, low = p.nonneg ? -std::numeric_limits<scalar_t>::infinity() : -lambda;
     scalar_t g_k = ga[0];
     for (int64_t k = 0; k < s; ++k) {
-      const scalar_t old = xa[k];
-      const scalar_t next = coordinate_minimum(p, w.active[k], g_k, old);
+      const int64_t j = w.active[k];
+      const scalar_t old = xa[k], inv = p.inv_diag[j], coupling = gram[k * s + k + 1];
+      const scalar_t u = g_k + p.diag[j] * old;
+      const scalar_t excess = u - std::min(std::max(u, low), lambda);  // S_λ(u), 0 for a zero atom below
+      const scalar_t next = excess * inv;
       max_x = std::max(max_x, std::abs(next));
       if (next == old) {
         g_k = ga[k + 1];
@@ -251,8 +260,8 @@ inline __attribute__((always_inline)) int64_t active_sweeps(const Problem<scalar
       const scalar_t step = next - old;
       xa[k] = next;
       max_step = std::max(max_step, std::abs(step));
-      const scalar_t* gk = w.active_gram.data() + k * s;
-      g_k = ga[k + 1] - step * gk[k + 1];
+      g_k = (ga[k + 1] + old * coupling) - excess * (inv * coupling);
+      const scalar_t* gk = gram + k * s;
 #pragma omp simd
       for (int64_t l = 0; l < s; ++l) ga[l] -= step * gk[l];
     }
