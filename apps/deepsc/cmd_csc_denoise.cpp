@@ -30,6 +30,7 @@ struct DenoiseCommand {
   /// the strided path takes its own defaults for the ones left out.
   int64_t stride = 1, debias_iters = conv::StridedDenoiseOptions(0).debias_iter();
   int64_t shift_batch = conv::StridedDenoiseOptions(0).shift_batch();
+  double blend = conv::StridedDenoiseOptions(0).blend();
   std::function<bool(const char*)> given;
 };
 
@@ -123,6 +124,7 @@ void run_strided_denoise(const DenoiseCommand& o, Context& ctx) {
                      .stride(o.stride)
                      .debias_iter(o.debias_iters)
                      .shift_batch(o.shift_batch)
+                     .blend(o.blend)
                      .lambda(f.lambda)
                      .seed(ctx.runtime.seed);
   if (o.given("--lambda-per-sigma")) options.lambda_per_sigma(o.lambda_per_sigma);
@@ -142,7 +144,8 @@ void run_strided_denoise(const DenoiseCommand& o, Context& ctx) {
   d.report.update({{"stride", o.stride},
                    {"shifts", o.stride * o.stride},
                    {"lasso_iterations", options.max_iter()},
-                   {"debias_iterations", options.debias_iter()}});
+                   {"debias_iterations", options.debias_iter()},
+                   {"blend", options.blend()}});
   std::ostringstream how;
   how << std::setprecision(4) << " with " << result.weights.size(0) << " atoms " << result.weights.size(2) << "x"
       << result.weights.size(2) << (result.learned ? " learned by K-SVD on the picture" : " from " + f.dict) << ", stride "
@@ -217,10 +220,16 @@ Action add_csc_denoise_command(CLI::App& app) {
                                       "With --stride: shifts coded together (more: faster on a GPU, more memory)")
                           ->check(CLI::PositiveNumber)
                           ->capture_default_str();
+  auto* blend = cmd->add_option("--blend", o->blend,
+                                "With --stride: c of the weight c/sigma of the noisy picture in the average over "
+                                "the shifts (deepsc denoise uses 30; 0: the plain average)")
+                    ->check(CLI::NonNegativeNumber)
+                    ->capture_default_str();
   o->given = [cmd](const char* name) { return cmd->count(name) > 0; };
-  return [o, debias, shift_batch](Context& ctx) {
+  return [o, debias, shift_batch, blend](Context& ctx) {
     if (o->stride == 1 && debias->count() > 0) throw std::invalid_argument("--debias-iters needs --stride > 1");
     if (o->stride == 1 && shift_batch->count() > 0) throw std::invalid_argument("--shift-batch needs --stride > 1");
+    if (o->stride == 1 && blend->count() > 0) throw std::invalid_argument("--blend needs --stride > 1");
     if (o->stride > 1)
       for (const char* name : {"--model", "--lowpass-sigma", "--crops", "--epochs"})
         if (o->given(name)) throw std::invalid_argument(std::string(name) + " does not apply to --stride > 1");

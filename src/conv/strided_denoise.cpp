@@ -29,6 +29,7 @@ void check_options(const StridedDenoiseOptions& o) {
   finite_at_least(o.sigma(), 0, "sigma", /*strict=*/true);
   finite_at_least(o.lambda(), 0, "lambda", false);
   finite_at_least(o.lambda_per_sigma(), 0, "lambda_per_sigma", false);
+  finite_at_least(o.blend(), 0, "blend", false);
   if (o.max_iter() < 1) throw std::invalid_argument("max_iter must be >= 1, got " + std::to_string(o.max_iter()));
   if (o.debias_iter() < 0)
     throw std::invalid_argument("debias_iter must be >= 0, got " + std::to_string(o.debias_iter()));
@@ -131,7 +132,8 @@ double code_shifts(const torch::Tensor& images, const torch::Tensor& atoms, cons
   return (codes != 0).sum().item<double>();
 }
 
-/// X̂ of images [N, C, H, W] over the unit atoms W [M, C, k, k]: the mean of the s² shift estimates.
+/// X̂ of images [N, C, H, W] over the unit atoms W [M, C, k, k]: the mean of the s² shift estimates,
+/// blended with the noisy images (the file comment of strided_denoise.h).
 torch::Tensor denoise_with(const torch::Tensor& images, const torch::Tensor& w, double lambda,
                            const StridedDenoiseOptions& o, RestorationResult& result) {
   const auto atoms = with_constant_atom(w);
@@ -149,7 +151,10 @@ torch::Tensor denoise_with(const torch::Tensor& images, const torch::Tensor& w, 
   }
   const double shifts = static_cast<double>(all.size());
   result.nonzeros += nonzeros / shifts;  // per image and shift, summed over the images
-  return (sum / shifts).clamp(0, 1);
+  const int64_t k = w.size(-1), per_shift = (k + o.stride() - 1) / o.stride();
+  const double positions = shifts * static_cast<double>(per_shift * per_shift);  // P, over a pixel
+  const double beta = o.blend() / (o.sigma() * 255);
+  return ((beta * images + (positions / shifts) * sum) / (beta + positions)).clamp(0, 1);
 }
 
 }  // namespace

@@ -138,6 +138,15 @@ TEST_F(CliDenoise, StridedLearnsByKsvdAndItsSavedDictionaryGivesTheSameResult) {
   EXPECT_EQ(k["dictionary"], path("strided.npy"));
   EXPECT_NEAR(k["denoised"]["psnr"].get<double>(), j["denoised"]["psnr"].get<double>(), 1e-6);
   EXPECT_TRUE(torch::equal(read_png(path("s1.png")), read_png(path("s2.png"))));
+  EXPECT_EQ(j["blend"].get<double>(), 0.0);  // by default the plain mean of the shifts
+
+  // --blend 30 (deepsc denoise's weight of the noisy picture): a different picture.
+  args = common;
+  args.insert(args.end(), {"--dict", path("strided.npy"), "--blend", "30", "--out", path("s3.png")});
+  auto blended = run(args);
+  ASSERT_EQ(blended.code, 0) << blended.err;
+  EXPECT_EQ(nlohmann::json::parse(blended.out)["blend"].get<double>(), 30.0);
+  EXPECT_FALSE(torch::equal(read_png(path("s1.png")), read_png(path("s3.png"))));
 }
 
 TEST_F(CliDenoise, InpaintRandomMissingBeatsBaselineAndMaskFileWorks) {
@@ -260,6 +269,7 @@ TEST_F(CliDenoise, BadInputsGiveOneLineErrorsAndNoOutputFile) {
        "--lowpass-sigma does not apply to --stride > 1"},
       {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--debias-iters", "5"}, "--debias-iters needs --stride > 1"},
       {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--shift-batch", "4"}, "--shift-batch needs --stride > 1"},
+      {{"csc-denoise", "--image", path("clean.png"), "--sigma", "25", "--blend", "10"}, "--blend needs --stride > 1"},
       {{"csc-denoise", "--image", path("clean.png"), "--sigma", "0", "--stride", "4"}, "--sigma must be > 0 with --stride"},
       {{"csc-inpaint", "--image", path("clean.png")}, "needs exactly one of --mask"},
       {{"csc-inpaint", "--image", path("clean.png"), "--missing", "0.5", "--mask", path("black.png")}, "--mask excludes --missing"},

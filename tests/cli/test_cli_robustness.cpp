@@ -76,7 +76,9 @@ class CliRobustness : public ::testing::Test {
     EXPECT_EQ(r.code, 0) << r.err;
     // The run folder documents itself: the curves' script always, the picture where gnuplot is.
     EXPECT_TRUE(fs::exists(dir_ / "run" / "plot-curves.gp"));
-    if (deepsc::viz::gnuplot_available()) EXPECT_GT(fs::file_size(dir_ / "run" / "curves.png"), 0u) << r.err;
+    if (deepsc::viz::gnuplot_available()) {
+      EXPECT_GT(fs::file_size(dir_ / "run" / "curves.png"), 0u) << r.err;
+    }
     return path("run/checkpoint-best.pt");
   }
   fs::path dir_;

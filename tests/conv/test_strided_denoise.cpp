@@ -49,16 +49,24 @@ TEST(StridedDenoise, ABasisAtLambdaZeroReturnsTheImageAtEveryStride) {
 // s = k is the patch model: with every atom but the constant one switched off by a huge λ, each
 // shift replaces every k × k tile by its mean over the pixels inside the image, and the estimate
 // of a pixel is the mean, over the k² windows that contain it, of their means (border windows hold
-// fewer pixels).
+// fewer pixels); with a blend c, that mean is mixed with the noisy pixel at weight β = c / σ₂₅₅ against k².
 TEST(StridedDenoise, StrideKAveragesTheMeansOfAllWindowsContainingAPixel) {
   const int64_t k = 5;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(4);
   const auto image = torch::rand({1, 1, 17, 23}, gen, torch::kDouble) * 0.8 + 0.1;
-  const auto r = conv::strided_csc_denoise(
-      image, pixel_atoms(k), conv::StridedDenoiseOptions(0.1).stride(k).lambda(1e6).max_iter(3000).debias_iter(0));
+  const auto options = conv::StridedDenoiseOptions(0.1).stride(k).lambda(1e6).max_iter(3000).debias_iter(0);
+  auto plain = options;
+  const auto r = conv::strided_csc_denoise(image, pixel_atoms(k), plain.blend(0));
   const auto means = window_sums(image, k) / window_sums(torch::ones_like(image), k);  // [1, 1, H+k−1, W+k−1]
   const auto expected = F::conv2d(means, torch::ones({1, 1, k, k}, image.options())) / double(k * k);  // [1, 1, H, W]
   EXPECT_LT((r.image - expected).abs().max().item<double>(), 1e-7);
+  for (double blend : {30.0, 200.0}) {  // deepsc denoise's, and one that weighs the noisy pixel more than the k² windows
+    auto blended = options;
+    const auto b = conv::strided_csc_denoise(image, pixel_atoms(k), blended.blend(blend));
+    const double beta = blend / (0.1 * 255);
+    EXPECT_LT((b.image - (beta * image + double(k * k) * expected) / (beta + double(k * k))).abs().max().item<double>(), 1e-7)
+        << "blend " << blend;
+  }
   // Only the constant atom's codes are non-zero: one per tile of the canvas, whose grid at shift
   // (a, b) has (a + H − 1) / k + 1 rows and (b + W − 1) / k + 1 columns.
   double tiles = 0;
@@ -116,6 +124,10 @@ TEST(StridedDenoise, RejectsBadArgumentsNamingThem) {
   EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).shift_batch(0)); }).find("shift_batch"),
             std::string::npos);
   EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).lambda(-1)); }).find("lambda"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).blend(-1)); }).find("blend"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image, atoms, Options(0.1).stride(2).blend(INFINITY)); }).find("blend"),
             std::string::npos);
   EXPECT_NE(message_of([&] { conv::strided_csc_denoise(image * NAN, atoms, Options(0.1).stride(2)); }).find("NaN"),
             std::string::npos);
