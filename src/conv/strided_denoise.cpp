@@ -151,10 +151,12 @@ torch::Tensor denoise_with(const torch::Tensor& images, const torch::Tensor& w, 
   }
   const double shifts = static_cast<double>(all.size());
   result.nonzeros += nonzeros / shifts;  // per image and shift, summed over the images
+  const auto mean = sum / shifts;
+  if (o.blend() == 0) return mean.clamp(0, 1);
   const int64_t k = w.size(-1), per_shift = (k + o.stride() - 1) / o.stride();
   const double positions = shifts * static_cast<double>(per_shift * per_shift);  // P, over a pixel
   const double beta = o.blend() / (o.sigma() * 255);
-  return ((beta * images + (positions / shifts) * sum) / (beta + positions)).clamp(0, 1);
+  return ((beta * images + positions * mean) / (beta + positions)).clamp(0, 1);
 }
 
 }  // namespace
