@@ -84,10 +84,10 @@ struct CdWorkspace {
 };
 
 /// S_λ(u) = u − clamp(u, −λ, λ) (one-sided, u − min(u, λ), with nonneg): exactly 0 for u in
-/// [p.low, λ], u ∓ λ outside.
-template <typename scalar_t>
-inline __attribute__((always_inline)) scalar_t threshold_excess(const Problem<scalar_t>& p, scalar_t u) {
-  return u - std::min(std::max(u, p.low), p.lambda);
+/// [p.low, λ], u ∓ λ outside. In scalar_t, or in float64 for the stop test.
+template <typename value_t, typename scalar_t>
+inline __attribute__((always_inline)) value_t threshold_excess(const Problem<scalar_t>& p, value_t u) {
+  return u - std::min(std::max(u, value_t(p.low)), value_t(p.lambda));
 }
 
 /// One coordinate minimisation: the new x_j given g_j (the caller updates g); 0 for a zero atom
@@ -186,16 +186,14 @@ inline __attribute__((always_inline)) bool stop_rule_holds_at_newton_point(const
     return gap <= p.tol * std::abs(primal);
   }
   // Branch-free, so that it vectorises: the coordinate minimisation of x_j = at[j] is
-  // (S_λ(u) or its one-sided version) / G_jj with u = g_j + G_jj x_j.
+  // S_λ(u) / G_jj with u = g_j + G_jj x_j, in float64.
   double max_step = 0, max_x = 0;
-  const double lambda = p.lambda, below = p.nonneg ? 0.0 : 1.0;
   const double* inv = p.inv_diag64;
   const scalar_t* diag = p.diag;
 #pragma omp simd reduction(max : max_step, max_x)
   for (int64_t j = 0; j < m; ++j) {
-    const double xj = at[j], u = acc[j] + double(diag[j]) * xj;
-    const double up = u - lambda, down = u + lambda;
-    const double next = ((up > 0 ? up : 0.0) + below * (down < 0 ? down : 0.0)) * inv[j];
+    const double xj = at[j];
+    const double next = threshold_excess(p, acc[j] + double(diag[j]) * xj) * inv[j];
     const double size = std::abs(next), step = std::abs(next - xj);
     max_x = size > max_x ? size : max_x;
     max_step = step > max_step ? step : max_step;
